@@ -1,0 +1,3 @@
+from dubber.cli import main
+
+main()

@@ -1,0 +1,64 @@
+"""The exception tree. The core raises these; only the CLI prints them.
+
+    DubberError                  base: str(err) is one line fit for a user
+    ├── InputError               the input file is missing, unreadable, not media, or has no audio
+    ├── OptionError              an option value is wrong (unknown language, format, ...)
+    ├── ToolError                ffmpeg/ffprobe is missing or failed on media it had accepted
+    ├── OutputError              an output cannot be written
+    └── BackendError             the translation service failed for a window
+        ├── AuthError            401/403: the key is missing, wrong, or for another region
+        ├── RequestError         400/404: the service rejected the request; retrying will not help
+        └── TransientError       429, 5xx, time-outs, broken streams: worth retrying
+
+Lower-level exceptions are mapped at the boundary with ``raise ... from exc``.
+Messages never contain the API key.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class DubberError(Exception):
+    """Base of every error dubber reports to a user."""
+
+
+class InputError(DubberError):
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+class OptionError(DubberError):
+    pass
+
+
+class ToolError(DubberError):
+    pass
+
+
+class OutputError(DubberError):
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+class BackendError(DubberError):
+    def __init__(self, message: str, *, status: int | None = None, window: int | None = None) -> None:
+        where = f"window {window}: " if window is not None else ""
+        super().__init__(f"{where}{message}")
+        self.status = status
+        self.window = window
+
+
+class AuthError(BackendError):
+    pass
+
+
+class RequestError(BackendError):
+    pass
+
+
+class TransientError(BackendError):
+    pass

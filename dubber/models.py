@@ -1,0 +1,80 @@
+"""Frozen values passed between stages. All times are integer milliseconds on the media's timeline."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What probing found: the container, its length, and the audio stream dubber will use."""
+
+    path: Path
+    container: str  # demuxer name(s), e.g. "mov,mp4,m4a,3gp,3g2,mj2" or "matroska,webm"
+    duration_ms: int
+    audio_index: int  # absolute stream index of the chosen audio stream (first default one)
+    audio_codec: str
+    sample_rate: int
+    channels: int
+    has_video: bool
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open interval [start_ms, end_ms)."""
+
+    start_ms: int
+    end_ms: int
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+    def shifted(self, offset_ms: int) -> "Span":
+        return Span(self.start_ms + offset_ms, self.end_ms + offset_ms)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of audio sent as one request; ``speech`` are the detected speech spans inside it."""
+
+    index: int
+    start_ms: int
+    end_ms: int
+    speech: tuple[Span, ...] = field(default=())
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class TranslationResult:
+    """What a backend returns for one window's audio."""
+
+    text: str
+    audio_pcm: bytes = b""  # PCM16 mono little-endian at ``audio_rate``; empty when not asked for
+    audio_rate: int = 24000
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A window together with its translation."""
+
+    window: Window
+    result: TranslationResult
+
+
+@dataclass(frozen=True)
+class Cue:
+    start_ms: int
+    end_ms: int
+    text: str

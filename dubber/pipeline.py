@@ -1,0 +1,107 @@
+"""Runs the stages in order: probe → extract → detect speech → plan windows → translate → cues → files."""
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from dubber import media, vad
+from dubber.backends import Backend, BackendConfig, TranslateRequest, make_backend
+from dubber.languages import Lang
+from dubber.models import MediaInfo, Span, Translation, Usage, Window
+from dubber.outputs import guard_input, output_path, prepare_dir, write_text_atomic
+from dubber.subtitles import WRITERS, CueOptions, build_cues
+from dubber.windows import WindowOptions, plan_windows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SubtitleJob:
+    input: Path
+    target: Lang
+    backend_config: BackendConfig
+    source: Lang | None = None
+    formats: tuple[str, ...] = ("srt", "vtt")
+    out_dir: Path | None = None
+    backend: str = "livetranslate"
+    vad_method: str = vad.DEFAULT_METHOD
+    windows: WindowOptions = field(default_factory=WindowOptions)
+    cues: CueOptions = field(default_factory=CueOptions)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The input's audio (mono PCM16 at ANALYSIS_RATE, memory-mapped), its speech and its windows."""
+
+    info: MediaInfo
+    pcm: np.ndarray
+    duration_ms: int
+    speech: tuple[Span, ...]
+    windows: tuple[Window, ...]
+
+
+@dataclass(frozen=True)
+class SubtitleReport:
+    outputs: tuple[Path, ...]
+    duration_ms: int
+    speech_ms: int
+    windows: int
+    cues: int
+    usage: Usage
+
+
+def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOptions) -> Analysis:
+    raw = workdir / "audio.pcm"
+    media.extract_pcm(info, raw)
+    pcm = media.load_pcm(raw)
+    rate = media.ANALYSIS_RATE
+    speech = vad.detect_speech(pcm, rate, method=vad_method)
+    duration_ms = max(info.duration_ms, len(pcm) * 1000 // rate)
+    windows = plan_windows(speech, duration_ms, vad.frame_levels(pcm, rate), vad.FRAME_MS, options)
+    log.info("%s: %d ms of speech in %d windows", info.path.name, sum(s.duration_ms for s in speech), len(windows))
+    return Analysis(info, pcm, duration_ms, tuple(speech), tuple(windows))
+
+
+def window_wav(pcm: np.ndarray, window: Window) -> bytes:
+    per_ms = media.ANALYSIS_RATE // 1000
+    return media.wav_bytes(pcm[window.start_ms * per_ms:window.end_ms * per_ms], media.ANALYSIS_RATE)
+
+
+def translate_windows(backend: Backend, analysis: Analysis, request: TranslateRequest,
+                      on_done: Callable[[Translation], None] | None = None) -> list[Translation]:
+    """Translate every window, in window order."""
+    done = []
+    for window in analysis.windows:
+        result = backend.translate(window_wav(analysis.pcm, window), request, window=window.index)
+        translation = Translation(window, result)
+        done.append(translation)
+        if on_done is not None:
+            on_done(translation)
+    return done
+
+
+def total_usage(translations: Sequence[Translation]) -> Usage:
+    usages = [t.result.usage for t in translations if t.result.usage is not None]
+    return Usage(*(sum(getattr(u, f) for u in usages) for f in ("prompt_tokens", "completion_tokens", "total_tokens")))
+
+
+def run_subtitles(job: SubtitleJob, on_done: Callable[[Translation], None] | None = None) -> SubtitleReport:
+    info = media.probe(job.input)
+    outputs = [output_path(job.input, job.out_dir, job.target.code, fmt) for fmt in job.formats]
+    prepare_dir(outputs[0].parent)
+    guard_input(outputs, job.input)
+    backend = make_backend(job.backend, job.backend_config)
+    with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
+        analysis = analyse(info, Path(tmp), job.vad_method, job.windows)
+        request = TranslateRequest(target=job.target, source=job.source)
+        translations = translate_windows(backend, analysis, request, on_done)
+    cues = build_cues(translations, job.target.code, analysis.duration_ms, job.cues)
+    for fmt, path in zip(job.formats, outputs):
+        write_text_atomic(path, WRITERS[fmt](cues))
+    return SubtitleReport(tuple(outputs), analysis.duration_ms, sum(s.duration_ms for s in analysis.speech),
+                          len(analysis.windows), len(cues), total_usage(translations))
