@@ -1,147 +1,101 @@
 """Translated windows → timed cues (pure), and cues → SRT / WebVTT text.
 
-The service returns one block of text per window with no timestamps inside it. The text is split into
-cue-sized pieces at sentence, then clause, then word boundaries, and the pieces are laid over the
-window's detected speech spans in proportion to their length, so a cue starts where speech starts and
-pauses between spans are kept free where the text allows.
+Text breaking lives in ``linebreak``, timing inside a window in ``cuetiming``; this module applies them to
+every window and settles the cues on the media's timeline by the style rules (see ``cuetiming``).
 """
 from __future__ import annotations
 
 import html
-import re
-import textwrap
-import unicodedata
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, Sequence
 
 import srt
 import webvtt
 
+from dubber.cuetiming import Draft, TimingRules, fit_text, window_drafts
 from dubber.languages import is_cjk
+from dubber.linebreak import LineRules, break_lines, width
 from dubber.models import Cue, Span, Translation
 
 
 @dataclass(frozen=True)
 class CueOptions:
-    line_chars: int = 42  # per line, Latin scripts (Netflix style guide)
+    line_chars: int = 42  # per line, Latin and other spaced scripts (Netflix style guide)
     cjk_line_chars: int = 16  # per line, Chinese / Japanese
     max_lines: int = 2
-    min_ms: int = 833  # 5/6 s: shorter cues cannot be read
-    linger_ms: int = 500  # a cue may stay up this long after its speech ends
-    gap_ms: int = 83  # two frames at 24 fps between consecutive cues
+    timing: TimingRules = field(default_factory=TimingRules)
+
+    def lines(self, lang_code: str) -> LineRules:
+        cjk = is_cjk(lang_code)
+        return LineRules(self.cjk_line_chars if cjk else self.line_chars, self.max_lines, cjk, lang_code)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+|(?<=[。！？])")
-_CLAUSE_END = re.compile(r"(?<=[,;:，、；：])\s*")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029]")
+def _make_room(drafts: list[Draft], duration_ms: int, lines: LineRules, rules: TimingRules) -> list[Draft]:
+    """Drafts that start too soon after the one before to let it be read: joined with it when the text fits
+    one cue; else delayed until it could be read at ``max_cps``, if the silence before the next draft has
+    room; else joined anyway when not even ``min_ms`` is left. Text still too long is cut later."""
+    out: list[Draft] = []
+    for i, draft in enumerate(drafts):
+        if out:
+            last = out[-1]
+            readable = last.start_ms + max(rules.min_ms, math.ceil(width(last.text) / rules.max_cps * 1000))
+            if draft.start_ms < readable + rules.gap_ms:
+                joined = Draft(last.start_ms, max(last.speech_end_ms, draft.speech_end_ms), f"{last.text} {draft.text}")
+                delayed = readable + rules.gap_ms
+                room_until = drafts[i + 1].start_ms - rules.gap_ms if i + 1 < len(drafts) else duration_ms
+                if width(joined.text) <= lines.cue_chars or draft.start_ms < last.start_ms + rules.min_ms + rules.gap_ms:
+                    if width(joined.text) <= lines.cue_chars or delayed + rules.min_ms > room_until:
+                        out[-1] = joined
+                        continue
+                if delayed + rules.min_ms <= room_until:
+                    draft = Draft(delayed, max(draft.speech_end_ms, delayed), draft.text)
+        out.append(draft)
+    return out
 
 
-def clean_text(text: str) -> str:
-    """Model text is untrusted: drop control characters and fold every run of white space (blank lines
-    would end an SRT/VTT cue early)."""
-    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text))
-    return " ".join(text.split())
+def _end(draft: Draft, start: int, next_start: int | None, duration_ms: int, rules: TimingRules) -> int:
+    """Where a cue ends: linger, minimum length and reading speed, within the room before the next cue."""
+    limit = min(duration_ms if next_start is None else next_start - rules.gap_ms, start + rules.max_ms)
+    reading = start + math.ceil(width(draft.text) / rules.target_cps * 1000)
+    end = min(max(draft.speech_end_ms + rules.linger_ms, start + rules.min_ms, reading), limit)
+    if next_start is not None and next_start - end < rules.close_gap_ms:
+        # a flicker-short gap is closed to the minimum, or widened when the cue may not grow that long
+        end = next_start - rules.gap_ms if next_start - rules.gap_ms <= limit else next_start - rules.close_gap_ms
+    return end
 
 
-def _halve(piece: str, cjk: bool) -> list[str]:
-    """Split an over-long piece near its middle, at a clause or word boundary where there is one."""
-    middle = len(piece) // 2
-    cuts = [m.end() for m in _CLAUSE_END.finditer(piece) if 0 < m.end() < len(piece)]
-    if not cuts and not cjk:
-        cuts = [m.start() for m in re.finditer(r"\s", piece)]
-    cut = min(cuts, key=lambda c: abs(c - middle)) if cuts else middle
-    return [piece[:cut].strip(), piece[cut:].strip()]
-
-
-def split_text(text: str, max_chars: int, cjk: bool) -> list[str]:
-    """Split ``text`` into pieces of at most ``max_chars``: sentences first, then clauses, then words.
-
-    >>> split_text("One. Two three, four five six.", 12, False)
-    ['One.', 'Two three,', 'four five', 'six.']
-    """
-    pending = [s.strip() for s in _SENTENCE_END.split(clean_text(text)) if s.strip()]
-    pieces: list[str] = []
-    while pending:
-        piece = pending.pop(0)
-        if len(piece) <= max_chars:
-            pieces.append(piece)
-        else:
-            pending[:0] = [p for p in _halve(piece, cjk) if p]
-    return pieces
-
-
-def wrap_lines(piece: str, line_chars: int, cjk: bool) -> str:
-    if cjk:
-        return "\n".join(piece[i:i + line_chars] for i in range(0, len(piece), line_chars))
-    return "\n".join(textwrap.wrap(piece, line_chars, break_long_words=True)) or piece
-
-
-def _to_time(spans: Sequence[Span], offset: float, *, at_start: bool) -> int:
-    """Map ``offset`` ms of speech time (the spans laid end to end) back onto the media's timeline.
-    On a boundary between two spans a start maps to the next span, an end to the previous one."""
-    before = 0.0
-    for span in spans:
-        inside = offset < before + span.duration_ms if at_start else offset <= before + span.duration_ms
-        if inside:
-            return span.start_ms + round(offset - before)
-        before += span.duration_ms
-    return spans[-1].end_ms
-
-
-def place_pieces(pieces: Sequence[str], spans: Sequence[Span]) -> list[Span]:
-    """Lay ``pieces`` over ``spans`` in proportion to their length (pure)."""
-    total = sum(s.duration_ms for s in spans)
-    weights = [max(1, len(p)) for p in pieces]
-    scale = total / sum(weights)
-    placed, done = [], 0.0
-    for weight in weights:
-        start, done = done, done + weight * scale
-        placed.append(Span(_to_time(spans, start, at_start=True), _to_time(spans, done, at_start=False)))
-    return placed
-
-
-def window_cues(translation: Translation, lang_code: str, options: CueOptions) -> list[Cue]:
-    window = translation.window
-    cjk = is_cjk(lang_code)
-    line_chars = options.cjk_line_chars if cjk else options.line_chars
-    pieces = split_text(translation.result.text, line_chars * options.max_lines, cjk)
-    if not pieces:
-        return []
-    spans = window.speech or (Span(window.start_ms, window.end_ms),)
-    return [Cue(s.start_ms, s.end_ms, wrap_lines(p, line_chars, cjk)) for p, s in zip(pieces, place_pieces(pieces, spans))]
-
-
-def _settle(cues: list[Cue], duration_ms: int, options: CueOptions) -> list[Cue]:
-    """Give every cue its minimum length and linger, keep a gap before the next, stay inside the media.
-
-    A cue left with too little room to be read (text far longer than its speech) joins the next cue, or
-    the previous one at the end, so no text is ever dropped.
-    """
-    settled: list[Cue] = []
-    carry = ""
-    for i, cue in enumerate(cues):
-        text = f"{carry}\n{cue.text}" if carry else cue.text
-        start = max(cue.start_ms, settled[-1].end_ms + options.gap_ms) if settled else cue.start_ms
-        limit = cues[i + 1].start_ms - options.gap_ms if i + 1 < len(cues) else duration_ms
-        end = min(max(cue.end_ms + options.linger_ms, start + options.min_ms), limit, duration_ms)
-        carry = ""
-        if end - start >= options.min_ms // 4:
-            settled.append(Cue(start, end, text))
-        elif i + 1 < len(cues):
-            carry = text
-        elif settled:
-            settled[-1] = Cue(settled[-1].start_ms, settled[-1].end_ms, f"{settled[-1].text}\n{text}")
-        elif duration_ms > 0:
-            settled.append(Cue(max(0, min(start, duration_ms - 1)), duration_ms, text))
-    return settled
+def settle(drafts: Sequence[Draft], duration_ms: int, lines: LineRules, rules: TimingRules) -> list[Cue]:
+    """Drafts → cues on the timeline: ordered, disjoint, inside [0, duration_ms], by the style rules."""
+    drafts = _make_room(sorted(drafts, key=lambda d: d.start_ms), duration_ms, lines, rules)
+    cues: list[Cue] = []
+    for i, draft in enumerate(drafts):
+        start = max(draft.start_ms, cues[-1].end_ms + rules.gap_ms) if cues else max(0, draft.start_ms)
+        next_start = drafts[i + 1].start_ms if i + 1 < len(drafts) else None
+        end = _end(draft, start, next_start, duration_ms, rules)
+        if end <= start:  # no room left at all: the words join the cue before
+            if cues:
+                last = cues.pop()
+                draft = Draft(last.start_ms, draft.speech_end_ms, f"{last.text.replace(chr(10), ' ')} {draft.text}")
+                start, end = last.start_ms, last.end_ms
+            else:
+                continue
+        room = min(int((end - start) / 1000 * rules.max_cps), lines.cue_chars)
+        text = fit_text(draft.text, room, lines.cjk)
+        cues.append(Cue(start, end, break_lines(text, lines)))
+    return cues
 
 
 def build_cues(translations: Sequence[Translation], lang_code: str, duration_ms: int,
                options: CueOptions = CueOptions()) -> list[Cue]:
-    """All cues for a run, on the media's timeline: ordered, non-overlapping, inside [0, duration_ms]."""
-    cues = [cue for t in translations for cue in window_cues(t, lang_code, options)]
-    return _settle(sorted(cues, key=lambda c: c.start_ms), duration_ms, options)
+    """All cues for a run, on the media's timeline."""
+    lines = options.lines(lang_code)
+    drafts = []
+    for t in translations:
+        spans = t.window.speech or (Span(t.window.start_ms, t.window.end_ms),)
+        drafts += window_drafts(t.result.text, spans, lines, options.timing)
+    return settle(drafts, duration_ms, lines, options.timing)
 
 
 def to_srt(cues: Sequence[Cue]) -> str:

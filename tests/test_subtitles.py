@@ -1,75 +1,77 @@
-"""Cue building (pure) and the SRT/VTT writers, read back by the libraries."""
+"""Cue building (pure) by the style rules, and the SRT/VTT writers read back by the libraries."""
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dubber.models import Cue, Span, Translation, TranslationResult, Window
-from dubber.subtitles import CueOptions, build_cues, clean_text, place_pieces, split_text, to_srt, to_vtt
+from dubber.subtitles import build_cues, to_srt, to_vtt
 from tests.cues import read_srt, read_vtt
+from tests.rules import rule_breaks
+
+LATIN = "The weather today is bright and clear. We will walk along the river, then eat lunch by the bridge."
+HANZI = "今天天气很好。我们去公园散步吧，然后一起吃午饭，最后回家休息一下。"
 
 
-def test_split_prefers_sentences_then_clauses():
-    text = "The weather is fine today. We will walk along the river, then eat lunch by the old bridge."
-    pieces = split_text(text, 42, cjk=False)
-    assert pieces[0] == "The weather is fine today."
-    assert all(len(p) <= 42 for p in pieces)
-    assert " ".join(pieces) == text
-
-
-def test_split_cjk_without_spaces():
-    pieces = split_text("今天天气很好。我们去公园散步吧，然后一起吃午饭，最后回家休息一下。", 16, cjk=True)
-    assert pieces[0] == "今天天气很好。" and all(len(p) <= 16 for p in pieces)
-
-
-def test_clean_text_folds_blank_lines_and_controls():
-    assert clean_text("a\n\n b\x00c\r\n\td") == "a b c d"
-
-
-def test_pieces_follow_speech_and_skip_pauses():
-    spans = [Span(1000, 3000), Span(5000, 7000)]
-    placed = place_pieces(["aaaa", "bbbb"], spans)
-    assert placed == [Span(1000, 3000), Span(5000, 7000)]
-
-
-def _translation(index, start, end, text, spans=None):
-    window = Window(index, start, end, tuple(spans or [Span(start, end)]))
+def _translation(index, text, spans):
+    window = Window(index, spans[0].start_ms - 200, spans[-1].end_ms + 200, tuple(spans))
     return Translation(window, TranslationResult(text=text))
 
 
-words = st.text(alphabet="abcdefghij .,!?", min_size=0, max_size=300)
+def test_each_phrase_after_a_pause_gets_a_cue_on_its_onset():
+    spans = [Span(1000, 3000), Span(3800, 6000), Span(6200, 8000)]  # pauses of 0.8 s and 0.2 s
+    cues = build_cues([_translation(0, LATIN, spans)], "en", 10000)
+    assert [c.start_ms for c in cues][:2] == [1000, 3800]
+    assert rule_breaks(cues, "en", 10000) == []
+
+
+def test_no_cue_sits_over_a_pause_of_a_second():
+    spans = [Span(0, 2500), Span(4000, 6500)]
+    cues = build_cues([_translation(0, LATIN, spans)], "en", 8000)
+    assert not any(c.start_ms < 2500 + 500 and c.end_ms > 4000 - 100 for c in cues if c.start_ms < 2500)
+    assert any(c.start_ms == 4000 for c in cues)
+
+
+def test_cjk_cues_keep_sixteen_characters_a_line():
+    cues = build_cues([_translation(0, HANZI, [Span(500, 4000), Span(4800, 7000)])], "zh", 9000)
+    assert len(cues) >= 2 and rule_breaks(cues, "zh", 9000) == []
+
+
+def test_too_much_text_extends_into_silence_then_is_cut_with_an_ellipsis():
+    text = "This translation is far longer than the little bit of speech it belongs to could ever carry."
+    roomy = build_cues([_translation(0, text, [Span(1000, 2000)])], "en", 12000)
+    assert rule_breaks(roomy, "en", 12000) == [] and "…" not in "".join(c.text for c in roomy)
+    assert roomy[-1].end_ms > 2000 + 500  # reading time taken from the silence after the speech
+    cramped = build_cues([_translation(0, text, [Span(1000, 2000)]),
+                          _translation(1, "Next.", [Span(3000, 4000)])], "en", 5000)
+    assert rule_breaks(cramped, "en", 5000) == []
+    assert cramped[0].text.endswith("…") and cramped[1].text == "Next."
+
+
+words = st.lists(st.sampled_from("we walk along the river and then eat lunch by old bridge today , .".split()),
+                 max_size=60).map(" ".join)
 
 
 @st.composite
 def runs(draw):
     t, out = draw(st.integers(0, 3000)), []
-    for i in range(draw(st.integers(0, 8))):
-        length = draw(st.integers(100, 15000))
-        out.append(_translation(i, t, t + length, draw(words)))
-        t += length + draw(st.integers(0, 4000))
+    for i in range(draw(st.integers(0, 6))):
+        spans = []
+        for _ in range(draw(st.integers(1, 4))):
+            length = draw(st.integers(300, 6000))
+            spans.append(Span(t, t + length))
+            t += length + draw(st.integers(100, 1500))
+        out.append(_translation(i, draw(words), spans))
+        t += draw(st.integers(2000, 5000))
     return out, t + draw(st.integers(0, 3000))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(runs())
-def test_cues_are_ordered_disjoint_and_inside_the_media(run):
+def test_every_cue_obeys_the_rules(run):
     translations, duration = run
-    options = CueOptions()
-    cues = build_cues(translations, "en", duration, options)
-    for cue in cues:
-        assert 0 <= cue.start_ms < cue.end_ms <= duration
-    for a, b in zip(cues, cues[1:]):
-        assert a.end_ms + options.gap_ms <= b.start_ms
-    if duration > 0:  # no word is ever lost, whatever the room
-        assert " ".join(c.text for c in cues).split() == " ".join(t.result.text for t in translations).split()
-
-
-def test_cue_lines_respect_the_limits():
-    text = "The weather today is bright and clear, and we will walk along the river after a long lunch."
-    cues = build_cues([_translation(0, 1000, 9000, text)], "en", 10000)
-    assert len(cues) >= 2
-    assert all(len(line) <= 42 for c in cues for line in c.text.splitlines())
-    assert all(len(c.text.splitlines()) <= 2 for c in cues)
+    cues = build_cues(translations, "en", duration)
+    assert rule_breaks(cues, "en", duration) == []
 
 
 def test_writers_agree_and_survive_hostile_text(tmp_path):
