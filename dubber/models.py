@@ -56,6 +56,15 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """Timed text inside a window (window-local ms), for backends that give timestamps (Whisper)."""
+
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+@dataclass(frozen=True)
 class TranslationResult:
     """What a backend returns for one window's audio."""
 
@@ -63,6 +72,7 @@ class TranslationResult:
     audio_pcm: bytes = b""  # PCM16 mono little-endian at ``audio_rate``; empty when not asked for
     audio_rate: int = 24000
     usage: Usage | None = None
+    segments: tuple[Segment, ...] = ()  # when the backend times its text; empty for livetranslate
 
 
 @dataclass(frozen=True)
@@ -78,3 +88,13 @@ class Cue:
     start_ms: int
     end_ms: int
     text: str
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """An EBU R128 measurement (ffmpeg ``loudnorm``'s first pass): LUFS, dBTP, LU."""
+
+    integrated: float
+    true_peak: float
+    lra: float
+    threshold: float

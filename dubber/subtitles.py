@@ -93,6 +93,11 @@ def build_cues(translations: Sequence[Translation], lang_code: str, duration_ms:
     lines = options.lines(lang_code)
     drafts = []
     for t in translations:
+        if t.result.segments:  # the backend timed its own text: each segment is laid on its own time
+            for seg in t.result.segments:
+                span = Span(seg.start_ms, seg.end_ms).shifted(t.window.start_ms)
+                drafts += window_drafts(seg.text, (span,), lines, options.timing)
+            continue
         spans = t.window.speech or (Span(t.window.start_ms, t.window.end_ms),)
         drafts += window_drafts(t.result.text, spans, lines, options.timing)
     return settle(drafts, duration_ms, lines, options.timing)

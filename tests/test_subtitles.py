@@ -87,3 +87,13 @@ def test_empty_cue_list_writes_valid_empty_files(tmp_path):
     (tmp_path / "e.srt").write_text(to_srt([]))
     (tmp_path / "e.vtt").write_text(to_vtt([]))
     assert read_srt(tmp_path / "e.srt") == [] and read_vtt(tmp_path / "e.vtt") == []
+
+
+def test_backend_timestamps_are_used_when_given():
+    from dubber.models import Segment
+
+    window = Window(0, 10000, 20000, (Span(10000, 20000),))
+    result = TranslationResult(text="ignored", segments=(Segment(1000, 3000, "First part."),
+                                                         Segment(6000, 8000, "Second part.")))
+    cues = build_cues([Translation(window, result)], "en", 30000)
+    assert [(c.start_ms, c.text) for c in cues] == [(11000, "First part."), (16000, "Second part.")]
