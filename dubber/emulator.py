@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from dubber import emulator_content as content
@@ -32,6 +32,7 @@ API_PREFIX = "/compatible-mode/v1"
 CHAT_PATH = API_PREFIX + "/chat/completions"
 MODELS = frozenset({"qwen3-livetranslate-flash", "qwen3-livetranslate-flash-2025-12-01"})
 MAX_BODY = 256 * 1024 * 1024  # far above any window dubber sends; stops a runaway client
+POLL_S = 0.05  # how often the serving loop checks for stop(): bounds how long stopping takes
 _LANGS = {**{code: code for code in SUPPORTED}, **{name.lower(): code for code, name in SUPPORTED.items()}}
 _DATA_URL = re.compile(r"data:audio/[\w.+-]+;base64,(.*)", re.DOTALL)
 
@@ -68,8 +69,7 @@ def _field(obj: dict, key: str, kind: type, where: str, default: Any = None) -> 
     value = obj.get(key)
     if value is None:
         return default
-    _check(isinstance(value, kind) and not (kind is int and isinstance(value, bool)),
-           f"{where} must be of type {kind.__name__}", where)
+    _check(isinstance(value, kind), f"{where} must be of type {kind.__name__}", where)
     return value
 
 
@@ -144,18 +144,18 @@ def parse_request(raw: bytes) -> content.ChatRequest:
     if model not in MODELS:
         raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.",
                        "model", code="model_not_found")
-    audio = _decode_audio(_audio_item(body.get("messages")))
+    item = _audio_item(body.get("messages"))
     options = _field(body, "translation_options", dict, "translation_options", {})
     target = _language(options, "target_lang")
     _check(target is not None, "translation_options.target_lang is required", "translation_options.target_lang")
     _language(options, "source_lang")  # checked only: the placeholder does not depend on it
+    voice = _voice(body)
     stream = _field(body, "stream", bool, "stream", False)
     stream_options = _field(body, "stream_options", dict, "stream_options", {})
     include_usage = _field(stream_options, "include_usage", bool, "stream_options.include_usage", False)
-    return content.ChatRequest(model=model, audio=audio, target_lang=target, voice=_voice(body),
-                       stream=stream, include_usage=stream and include_usage)
-
-
+    # Decoded last, so that a bad parameter is refused without decoding megabytes of audio first.
+    return content.ChatRequest(model=model, audio=_decode_audio(item), target_lang=target, voice=voice,
+                               stream=stream, include_usage=stream and include_usage)
 
 
 def _json_bytes(obj: dict) -> bytes:
@@ -180,6 +180,10 @@ class _Server(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The default prints a traceback to stderr; only the CLI decides where output goes.
+        log.exception("emulator error while serving a request")
+
     def count_request(self) -> None:
         with self._lock:
             self.requests += 1
@@ -196,7 +200,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle()
 
-    do_GET = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_POST
+    # Every other method gets the JSON 404 too (not HEAD: its answer may not carry a body).
+    do_GET = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_POST
 
     def _handle(self) -> None:
         request_id = str(uuid.uuid4())
@@ -211,15 +216,20 @@ class _Handler(BaseHTTPRequestHandler):
             req = parse_request(body)
             model = req.model
             answer = content.Answer.for_request(req, str(uuid.uuid4()), int(time.time()))
-        except ApiError as err:
-            self._send_json(err.status, err.body(request_id), request_id)
+        except Exception as exc:
+            err = exc if isinstance(exc, ApiError) else None
+            if err is None:  # a bug here: answer 500 as the service would, rather than hang up
+                log.exception("emulator failed on %s %s", self.command, path)
+                err = ApiError(500, "The emulator failed; see its log.", None, code="internal_error")
+            # Logged before answering so the line is there by the time the client has its answer.
             log.info("%s %s %d model=%s", self.command, path, err.status, model)
+            self._send_json(err.status, err.body(request_id), request_id)
             return
+        log.info("%s %s 200 model=%s stream=%s", self.command, path, model, req.stream)
         if req.stream:
             self._send_stream(answer, request_id)
         else:
             self._send_json(200, answer.completion(), request_id)
-        log.info("%s %s 200 model=%s stream=%s", self.command, path, model, req.stream)
 
     def _read_body(self) -> bytes:
         try:
@@ -243,6 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-request-id", request_id)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 
@@ -278,6 +290,7 @@ class Emulator:
         self.config = EmulatorConfig(keys=keys, delta_bytes=delta_bytes)
         self._server = _Server(host, port, self.config)
         self._thread: threading.Thread | None = None
+        self._serving = False
         bound_host, bound_port = self._server.server_address[:2]
         url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
         self.base_url = f"http://{url_host}:{bound_port}{API_PREFIX}"
@@ -289,24 +302,32 @@ class Emulator:
 
     def start(self) -> "Emulator":
         """Serve in a daemon thread; returns self."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="dubber-emulator", daemon=True)
+        self._serving = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(POLL_S,),
+                                        name="dubber-emulator", daemon=True)
         self._thread.start()
         log.info("emulator listening on %s", self.base_url)
         return self
 
     def stop(self) -> None:
+        """Stop serving (from any thread) and close the socket; safe to call more than once."""
+        if self._serving:
+            # shutdown() waits for the serving loop to end, so it must only be called when there is one.
+            self._serving = False
+            self._server.shutdown()
         if self._thread is not None:
-            self._server.shutdown()  # only safe while serve_forever runs, or it waits forever
             self._thread.join()
             self._thread = None
         self._server.server_close()
 
     def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (the CLI's ``dubber emulator``)."""
+        """Serve in the calling thread until ``stop()`` or Ctrl-C (the CLI's ``dubber emulator``)."""
         log.info("emulator listening on %s", self.base_url)
+        self._serving = True
         try:
-            self._server.serve_forever()
+            self._server.serve_forever(POLL_S)
         finally:
+            self._serving = False
             self._server.server_close()
 
     def __enter__(self) -> "Emulator":

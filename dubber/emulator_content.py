@@ -75,8 +75,8 @@ def voiced_ms(samples: np.ndarray, rate: int) -> int:
     """Milliseconds of 20 ms frames loud enough to be speech.
 
     The threshold adapts to the recording: 10 dB over the noise floor (10th percentile of frame
-    RMS), but never more than 20 dB under the loud frames, so input that is speech from end to end
-    (no quiet frames to learn a floor from) still counts as voiced.
+    RMS), capped at 20 dB below the loud frames (95th percentile), so input that is speech from end
+    to end (no quiet frames to learn a floor from) still counts as voiced.
 
     >>> voiced_ms(np.zeros(16000, dtype=np.int16), 16000)
     0

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import re
+import threading
 import urllib.error
 import urllib.request
 import wave
@@ -408,3 +409,12 @@ def test_voiced_ms_counts_speech_frames_only():
     assert voiced_ms(as_int16(speech_signal(1.5)[RATE // 2 : -RATE // 2]), RATE) == 1500  # no silence
     assert voiced_ms(np.zeros(RATE, dtype=np.int16), RATE) == 0
     assert voiced_ms(np.zeros(10, dtype=np.int16), RATE) == 0
+
+
+def test_serve_forever_stops_from_another_thread():
+    emu = Emulator(port=0)
+    stopper = threading.Timer(0.2, emu.stop)
+    stopper.start()
+    emu.serve_forever()  # the CLI's blocking mode: returns once stop() is called
+    stopper.join()
+    emu.stop()  # idempotent
