@@ -5,6 +5,7 @@ Exit codes: 0 done, 1 the run failed (bad input, service error, ...), 2 bad opti
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -12,9 +13,14 @@ import click
 
 from dubber import vad
 from dubber.backends import DEFAULT_BASE_URL, BackendConfig
+from dubber.cache import default_dir as default_cache_dir
+from dubber.dub_job import MIXES, DubJob, run_dub
+from dubber.dubbing import FitOptions
 from dubber.errors import DubberError, OptionError
+from dubber.fetch import FetchOptions
 from dubber.languages import parse_lang
 from dubber.pipeline import SubtitleJob, run_subtitles
+from dubber.retry import RetryPolicy
 from dubber.subtitles import WRITERS
 from dubber.windows import WindowOptions
 
@@ -65,6 +71,37 @@ def service_options(command):
     return command
 
 
+def fetch_options(command):
+    """Options for how windows are fetched: concurrency, retries, cache."""
+    decorators = [
+        click.option("--jobs", type=click.IntRange(1, 64), default=FetchOptions().jobs, show_default=True,
+                     help="Windows translated at once."),
+        click.option("--retries", type=click.IntRange(1, 100), default=RetryPolicy().attempts, show_default=True,
+                     help="Attempts per window on rate limits, server errors and dropped connections."),
+        click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+                     help=f"Where translated windows are kept [default: {default_cache_dir()}]."),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the window cache."),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def _fetch(jobs: int, retries: int, cache_dir: Path | None, no_cache: bool,
+           retry_wait: float = RetryPolicy().base_s) -> FetchOptions:
+    if not math.isfinite(retry_wait):  # click's FloatRange lets nan through
+        raise OptionError(f"--retry-wait must be a number of seconds, not {retry_wait}")
+    return FetchOptions(jobs=jobs, retry=RetryPolicy(attempts=retries, base_s=retry_wait),
+                        cache_dir=None if no_cache else (cache_dir or default_cache_dir()))
+
+
+# TODO(lead): move into fetch_options (and the dub command's signature) once `dub` settles.
+retry_wait_option = click.option(
+    "--retry-wait", type=click.FloatRange(0, 60, min_open=True), default=RetryPolicy().base_s, show_default=True,
+    metavar="S", help="Seconds: the first retry of a window waits a random time up to S, each next one up to "
+                      "twice as long (at most 60 s); a longer Retry-After from the service is honoured.")
+
+
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="dubber: %(message)s", stream=sys.stderr)
@@ -79,10 +116,13 @@ def cli() -> None:
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @service_options
+@fetch_options
+@retry_wait_option
 @click.option("--format", "formats", default="srt,vtt", show_default=True, help="Comma-separated: srt, vtt.")
 @click.option("--out-dir", type=click.Path(path_type=Path), default=None, help="Folder for the files (default: beside INPUT).")
 def subtitles(input_path: Path, target: str, source: str | None, api_key: str | None, base_url: str, model: str,
               vad_method: str, min_window: float, max_window: float, long_silence: float, verbose: int,
+              jobs: int, retries: int, cache_dir: Path | None, no_cache: bool, retry_wait: float,
               formats: str, out_dir: Path | None) -> None:
     """Write translated subtitles (INPUT.<lang>.srt / .vtt) for a video or audio file."""
     _setup_logging(verbose)
@@ -90,7 +130,8 @@ def subtitles(input_path: Path, target: str, source: str | None, api_key: str | 
                             long_silence_ms=_seconds(long_silence))
     job = SubtitleJob(input=input_path, target=parse_lang(target), source=parse_lang(source) if source else None,
                       formats=_formats(formats), out_dir=out_dir, vad_method=vad_method, windows=windows,
-                      backend_config=_backend_config(api_key, base_url, model))
+                      backend_config=_backend_config(api_key, base_url, model),
+                      fetch=_fetch(jobs, retries, cache_dir, no_cache, retry_wait))
     report = run_subtitles(job)
     if report.cues == 0:
         click.echo(f"dubber: no speech found in {input_path}: wrote empty subtitle files", err=True)
@@ -102,15 +143,80 @@ def subtitles(input_path: Path, target: str, source: str | None, api_key: str | 
 
 
 @cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@service_options
+@fetch_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="The dubbed file (default: <stem>.<lang>.<ext> beside INPUT); its suffix picks the kind.")
+@click.option("--voice", default="Cherry", show_default=True, help="Voice of the translated speech.")
+@click.option("--mix", type=click.Choice(MIXES), default="duck", show_default=True,
+              help="duck: the original stays under the dub, 15 dB lower while it speaks; replace: the dub only.")
+@click.option("--max-speed", type=float, default=FitOptions().max_speed, show_default=True,
+              help="Fastest speed-up of a clip longer than its slot (1.0-2.0).")
+@click.option("--keep-original/--no-keep-original", default=True, show_default=True,
+              help="Keep the original audio as the second audio stream.")
+def dub(input_path: Path, target: str, source: str | None, api_key: str | None, base_url: str, model: str,
+        vad_method: str, min_window: float, max_window: float, long_silence: float, verbose: int,
+        jobs: int, retries: int, cache_dir: Path | None, no_cache: bool,
+        output: Path | None, voice: str, mix: str, max_speed: float, keep_original: bool) -> None:
+    """Write INPUT with a dubbed audio track and translated subtitles (<stem>.<lang>.<ext>)."""
+    _setup_logging(verbose)
+    windows = WindowOptions(min_ms=_seconds(min_window), max_ms=_seconds(max_window),
+                            long_silence_ms=_seconds(long_silence))
+    job = DubJob(input=input_path, target=parse_lang(target), source=parse_lang(source) if source else None,
+                 output=output, voice=voice, mix=mix, keep_original=keep_original,
+                 fit=FitOptions(max_speed=max_speed), vad_method=vad_method, windows=windows,
+                 backend_config=_backend_config(api_key, base_url, model),
+                 fetch=_fetch(jobs, retries, cache_dir, no_cache))
+    result = run_dub(job)
+    placed = result.placements
+    click.echo(f"dubber: {result.windows} windows, {len(placed)} dubbed clips, "
+               f"{sum(p.speed > 1 for p in placed)} sped up (fastest {max((p.speed for p in placed), default=1.0):.2f}x), "
+               f"{sum(p.overflow_ms > 0 for p in placed)} cut short, {result.usage.total_tokens} tokens", err=True)
+    for note in result.notes:
+        click.echo(f"dubber: note: {note}", err=True)
+    for path in result.outputs.all():
+        click.echo(str(path))
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--key", "keys", multiple=True, help="API key the emulator accepts (repeatable; default sk-emulator).")
-def emulator(host: str, port: int, keys: tuple[str, ...]) -> None:
-    """Serve an offline emulator of the translation API; prints its base URL first."""
-    from dubber.emulator import DEFAULT_KEY, Emulator
+@click.option("--answer-text", default=None, metavar="TEXT",
+              help="Answer this text instead of the placeholder (the speech still follows the input).")
+@click.option("--latency", type=click.FloatRange(min=0), default=0.0, metavar="S",
+              help="Seconds to wait before answering each request.")
+@click.option("--fail-429-every", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Answer every Nth request with 429 insufficient_quota (a DashScope rate limit).")
+@click.option("--fail-429-rate", type=click.FloatRange(0, 1), default=0.0, metavar="P",
+              help="... or each request with probability P.")
+@click.option("--retry-after", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="S",
+              help="Seconds a 429 asks the client to wait (Retry-After; fractions allowed).")
+@click.option("--fail-500-every", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Answer every Nth request with 500.")
+@click.option("--fail-500-rate", type=click.FloatRange(0, 1), default=0.0, metavar="P",
+              help="... or each request with probability P.")
+@click.option("--drop-stream-every", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Cut every Nth answer off midway: no finish chunk, no [DONE], the connection closes.")
+@click.option("--drop-stream-rate", type=click.FloatRange(0, 1), default=0.0, metavar="P",
+              help="... or each answer with probability P.")
+@click.option("--fault-seed", "seed", type=int, default=0, show_default=True,
+              help="Seed of the --*-rate faults: the same seed gives the same faults.")
+def emulator(host: str, port: int, keys: tuple[str, ...], answer_text: str | None, **faults: float) -> None:
+    """Serve an offline emulator of the translation API; prints its base URL first.
 
+    Faults count requests that passed the key and body checks, from 1 in arrival order (every 3rd:
+    3, 6, 9, ...); a request hit by several gets the first of 429, 500, drop.
+    """
+    from dubber.emulator import DEFAULT_KEY, Emulator, Faults
+
+    try:
+        schedule = Faults(**faults)
+    except ValueError as exc:  # what click's ranges let through: nan, inf
+        raise click.UsageError(str(exc)) from exc
     logging.basicConfig(level=logging.INFO, format="emulator: %(message)s", stream=sys.stderr)
-    server = Emulator(host=host, port=port, keys=keys or (DEFAULT_KEY,))
+    server = Emulator(host=host, port=port, keys=keys or (DEFAULT_KEY,), answer_text=answer_text, faults=schedule)
     click.echo(server.base_url)
     sys.stdout.flush()
     try:

@@ -1,161 +1,66 @@
 """An offline stand-in for qwen3-livetranslate-flash behind the OpenAI-compatible endpoint.
 
-It checks requests the way the service does, answers in the service's wire format (DashScope-shaped
-errors, streamed text then audio deltas, a usage chunk) and returns deterministic placeholder text and
-speech sized like the input's speech (see ``emulator_content``). Tests, benchmarks and demos run the
-real openai SDK against it over loopback, with no network and no key.
+It checks requests the way the service does (``emulator_request``), answers in the service's wire format
+(DashScope-shaped errors, streamed text then audio deltas, a usage chunk) and returns deterministic
+placeholder text and speech sized like the input's speech (``emulator_content``), or a fixed text.
+On request it misbehaves like a busy service (``emulator_faults``): latency, 429 with Retry-After, 500,
+answers cut off midway. Tests, benchmarks and demos run the real openai SDK against it over loopback,
+with no network and no key.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
-import re
 import socket
 import socketserver
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from dubber import emulator_content as content
-from dubber.languages import SUPPORTED
+from dubber.emulator_faults import Fault, Faults, fault_error
+from dubber.emulator_request import MODELS, ApiError, parse_request
+
+__all__ = ["API_PREFIX", "CHAT_PATH", "DEFAULT_KEY", "MODELS", "Emulator", "EmulatorConfig", "EmulatorStats",
+           "Fault", "Faults"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_KEY = "sk-emulator"
 API_PREFIX = "/compatible-mode/v1"
 CHAT_PATH = API_PREFIX + "/chat/completions"
-MODELS = frozenset({"qwen3-livetranslate-flash", "qwen3-livetranslate-flash-2025-12-01"})
 MAX_BODY = 256 * 1024 * 1024  # far above any window dubber sends; stops a runaway client
 POLL_S = 0.05  # how often the serving loop checks for stop(): bounds how long stopping takes
-_LANGS = {**{code: code for code in SUPPORTED}, **{name.lower(): code for code, name in SUPPORTED.items()}}
-_DATA_URL = re.compile(r"data:audio/[\w.+-]+;base64,(.*)", re.DOTALL)
+_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)  # the client hung up
 
 
 @dataclass(frozen=True)
 class EmulatorConfig:
-    """Everything that shapes the emulator's answers; later options (faults, fixed text) go here."""
+    """Everything that shapes the emulator's answers."""
 
     keys: frozenset[str] = frozenset({DEFAULT_KEY})
     delta_bytes: int = 4801  # odd on purpose: audio deltas then split samples, as the service's may
+    answer_text: str | None = None  # answered instead of the placeholder text; None: the placeholder
+    faults: Faults = field(default_factory=Faults)
 
 
-class ApiError(Exception):
-    """A request the service would refuse: becomes a DashScope-shaped JSON error."""
+@dataclass(frozen=True)
+class EmulatorStats:
+    """What the emulator has seen so far."""
 
-    def __init__(self, status: int, message: str, param: str | None = None,
-                 code: str = "invalid_parameter_error") -> None:
-        super().__init__(message)
-        self.status, self.message, self.param, self.code = status, message, param, code
-
-    def body(self, request_id: str) -> dict:
-        error = {"code": self.code, "message": self.message, "type": "invalid_request_error",
-                 "param": self.param}
-        return {"error": error, "request_id": request_id}
+    requests: int = 0  # chat-completions POSTs, refused ones included
+    accepted: int = 0  # passed the key and body checks: the numbers faults are scheduled on
+    answered: int = 0  # complete answers sent (a dropped one is not)
+    rate_limited: int = 0  # 429 faults
+    server_errors: int = 0  # 500 faults
+    dropped: int = 0  # answers cut off midway
 
 
-def _check(ok: bool, message: str, param: str | None) -> None:
-    if not ok:
-        raise ApiError(400, message, param)
-
-
-def _field(obj: dict, key: str, kind: type, where: str, default: Any = None) -> Any:
-    """``obj[key]`` checked to be a ``kind``; ``default`` when absent or null."""
-    value = obj.get(key)
-    if value is None:
-        return default
-    _check(isinstance(value, kind), f"{where} must be of type {kind.__name__}", where)
-    return value
-
-
-def _audio_item(messages: Any) -> dict:
-    """The one input_audio object of the one user message."""
-    _check(isinstance(messages, list) and len(messages) == 1 and isinstance(messages[0], dict),
-           "messages must hold exactly one user message", "messages")
-    _check(messages[0].get("role") == "user", "the message's role must be user", "messages[0].role")
-    items = messages[0].get("content")
-    where = "messages[0].content"
-    _check(isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict),
-           f"{where} must be a list with exactly one item", where)
-    kind = items[0].get("type")
-    _check(kind != "video_url", "video input is not supported by the emulator", f"{where}[0].type")
-    _check(kind == "input_audio", f"{where}[0].type must be input_audio", f"{where}[0].type")
-    return _field(items[0], "input_audio", dict, f"{where}[0].input_audio", {})
-
-
-def _decode_audio(item: dict) -> content.Audio:
-    where = "messages[0].content[0].input_audio"
-    data = _field(item, "data", str, f"{where}.data")
-    _check(data is not None, f"{where}.data is required", f"{where}.data")
-    _check(item.get("format") is not None, f"{where}.format is required", f"{where}.format")
-    _check(not data.startswith(("http://", "https://")),
-           "the emulator cannot fetch URLs; send a base64 data URL", f"{where}.data")
-    match = _DATA_URL.fullmatch(data)
-    _check(match is not None, "data must be a data URL: data:audio/<format>;base64,<data>", f"{where}.data")
-    try:
-        raw = base64.b64decode(match.group(1), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ApiError(400, "input audio is not valid base64", f"{where}.data") from exc
-    try:
-        return content.decode_wav(raw)
-    except ValueError as exc:
-        raise ApiError(400, f"unsupported audio: {exc}", f"{where}.data") from exc
-
-
-def _language(options: dict, key: str) -> str | None:
-    where = f"translation_options.{key}"
-    value = _field(options, key, str, where)
-    if value is None:
-        return None
-    code = _LANGS.get(value.strip().lower())
-    _check(code is not None, f"unsupported language {value!r} in {where}", where)
-    return code
-
-
-def _voice(body: dict) -> str | None:
-    """The requested voice, or None when only text is asked for."""
-    modalities = _field(body, "modalities", list, "modalities", ["text"])
-    _check(modalities in (["text"], ["text", "audio"], ["audio", "text"]),
-           'modalities must be ["text"] or ["text", "audio"]', "modalities")
-    if "audio" not in modalities:
-        return None
-    audio = _field(body, "audio", dict, "audio")
-    _check(audio is not None, "audio is required when modalities includes audio", "audio")
-    voice = _field(audio, "voice", str, "audio.voice")
-    _check(voice is not None, "audio.voice is required", "audio.voice")
-    _check(audio.get("format") == "wav", "only wav is supported as audio.format", "audio.format")
-    return voice
-
-
-def parse_request(raw: bytes) -> content.ChatRequest:
-    """Validate a chat-completions body as the service would; raise ApiError on the first fault."""
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "request body is not valid JSON", None) from exc
-    _check(isinstance(body, dict), "request body must be a JSON object", None)
-    model = _field(body, "model", str, "model")
-    _check(model is not None, "model is required", "model")
-    if model not in MODELS:
-        raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.",
-                       "model", code="model_not_found")
-    item = _audio_item(body.get("messages"))
-    options = _field(body, "translation_options", dict, "translation_options", {})
-    target = _language(options, "target_lang")
-    _check(target is not None, "translation_options.target_lang is required", "translation_options.target_lang")
-    _language(options, "source_lang")  # checked only: the placeholder does not depend on it
-    voice = _voice(body)
-    stream = _field(body, "stream", bool, "stream", False)
-    stream_options = _field(body, "stream_options", dict, "stream_options", {})
-    include_usage = _field(stream_options, "include_usage", bool, "stream_options.include_usage", False)
-    # Decoded last, so that a bad parameter is refused without decoding megabytes of audio first.
-    return content.ChatRequest(model=model, audio=_decode_audio(item), target_lang=target, voice=voice,
-                               stream=stream, include_usage=stream and include_usage)
+_FAULT_FIELD = {Fault.RATE_LIMIT: "rate_limited", Fault.SERVER_ERROR: "server_errors", Fault.DROP: "dropped"}
 
 
 def _json_bytes(obj: dict) -> bytes:
@@ -172,7 +77,7 @@ class _Server(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         super().__init__((host, port), _Handler)
         self.config = config
-        self.requests = 0
+        self.stats = EmulatorStats()
         self._lock = threading.Lock()
 
     def server_bind(self) -> None:
@@ -184,9 +89,11 @@ class _Server(ThreadingHTTPServer):
         # The default prints a traceback to stderr; only the CLI decides where output goes.
         log.exception("emulator error while serving a request")
 
-    def count_request(self) -> None:
+    def count(self, name: str) -> int:
+        """Add one to the ``name`` counter of the stats; returns its new value."""
         with self._lock:
-            self.requests += 1
+            self.stats = replace(self.stats, **{name: getattr(self.stats, name) + 1})
+            return getattr(self.stats, name)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -206,30 +113,58 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         request_id = str(uuid.uuid4())
         path = urlsplit(self.path).path  # the query is never logged: a client may put a key there
-        model = "-"
         try:
-            body = self._read_body()
-            if self.command != "POST" or path != CHAT_PATH:
-                raise ApiError(404, f"Unknown path: {self.command} {path}", None, code="not_found")
-            self.server.count_request()
-            self._authorize()
-            req = parse_request(body)
-            model = req.model
-            answer = content.Answer.for_request(req, str(uuid.uuid4()), int(time.time()))
+            req, fault = self._accept(path)
+            answer = content.Answer.for_request(req, str(uuid.uuid4()), int(time.time()),
+                                                text=self.server.config.answer_text)
         except Exception as exc:
             err = exc if isinstance(exc, ApiError) else None
             if err is None:  # a bug here: answer 500 as the service would, rather than hang up
                 log.exception("emulator failed on %s %s", self.command, path)
                 err = ApiError(500, "The emulator failed; see its log.", None, code="internal_error")
             # Logged before answering so the line is there by the time the client has its answer.
-            log.info("%s %s %d model=%s", self.command, path, err.status, model)
-            self._send_json(err.status, err.body(request_id), request_id)
+            log.info("%s %s %d", self.command, path, err.status)
+            self._reply(lambda: self._send_json(err.status, err.body(request_id), request_id, err.headers))
             return
-        log.info("%s %s 200 model=%s stream=%s", self.command, path, model, req.stream)
-        if req.stream:
-            self._send_stream(answer, request_id)
-        else:
-            self._send_json(200, answer.completion(), request_id)
+        if fault is Fault.DROP:
+            log.info("%s %s 200 model=%s stream=%s, cut off midway (fault)", self.command, path, req.model, req.stream)
+            self._reply(lambda: self._send_broken(answer, request_id))
+            return
+        log.info("%s %s 200 model=%s stream=%s", self.command, path, req.model, req.stream)
+        send = (lambda: self._send_stream(answer, request_id)) if req.stream else (
+            lambda: self._send_json(200, answer.completion(), request_id))
+        if self._reply(send):
+            self.server.count("answered")
+
+    def _accept(self, path: str) -> tuple[content.ChatRequest, Fault | None]:
+        """Read and check the request; number it, wait the latency, and raise a 429/500 fault if it has one."""
+        body = self._read_body()
+        if self.command != "POST" or path != CHAT_PATH:
+            raise ApiError(404, f"Unknown path: {self.command} {path}", None, code="not_found")
+        self.server.count("requests")
+        self._authorize()
+        req = parse_request(body)
+        faults = self.server.config.faults
+        number = self.server.count("accepted")
+        fault = faults.pick(number)
+        if faults.latency:
+            time.sleep(faults.latency)
+        if fault is not None:
+            self.server.count(_FAULT_FIELD[fault])
+            log.info("request %d gets fault %s", number, fault.value)
+            if fault is not Fault.DROP:
+                raise fault_error(fault, faults)
+        return req, fault
+
+    def _reply(self, send) -> bool:
+        """Run ``send``; False when the client hung up first (a killed client is no emulator error)."""
+        try:
+            send()
+            return True
+        except _GONE:
+            self.close_connection = True
+            log.debug("the client closed the connection before the answer was sent")
+            return False
 
     def _read_body(self) -> bytes:
         try:
@@ -247,18 +182,22 @@ class _Handler(BaseHTTPRequestHandler):
             # The message never repeats the key: error bodies end up in logs and bug reports.
             raise ApiError(401, "Incorrect API key provided.", None, code="invalid_api_key")
 
-    def _send_json(self, status: int, obj: dict, request_id: str) -> None:
+    def _send_json(self, status: int, obj: dict, request_id: str, headers: dict[str, str] | None = None,
+                   cut: bool = False) -> None:
+        """Send ``obj``; ``cut``: announce its full length, send half, and hang up."""
         data = _json_bytes(obj)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-request-id", request_id)
-        if self.close_connection:
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection or cut:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        self.wfile.write(data[: len(data) // 2] if cut else data)
 
-    def _send_stream(self, answer: content.Answer, request_id: str) -> None:
+    def _start_stream(self, request_id: str) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -266,28 +205,40 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.send_header("x-request-id", request_id)
         self.end_headers()
-        try:
-            for chunk in answer.chunks(self.server.config.delta_bytes):
-                self.wfile.write(b"data: " + _json_bytes(chunk) + b"\n\n")
-                self.wfile.flush()
-            self.wfile.write(b"data: [DONE]\n\n")
-        except (BrokenPipeError, ConnectionResetError):
-            log.debug("client closed the stream early")
+
+    def _send_events(self, chunks: Iterable[dict]) -> None:
+        for chunk in chunks:
+            self.wfile.write(b"data: " + _json_bytes(chunk) + b"\n\n")
+            self.wfile.flush()
+
+    def _send_stream(self, answer: content.Answer, request_id: str) -> None:
+        self._start_stream(request_id)
+        self._send_events(answer.chunks(self.server.config.delta_bytes))
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def _send_broken(self, answer: content.Answer, request_id: str) -> None:
+        """The answer breaks off midway: part of the stream (or half the JSON body), then the connection
+        closes, with no finish chunk and no [DONE]."""
+        if not answer.request.stream:
+            self._send_json(200, answer.completion(), request_id, cut=True)
+            return
+        self._start_stream(request_id)
+        self._send_events(answer.broken_chunks(self.server.config.delta_bytes))
 
 
 class Emulator:
     """The emulator bound to a port (``port=0``: any free one); ``base_url`` is ready at once.
 
-    >>> with Emulator() as emu:  # doctest: +SKIP
+    >>> with Emulator(faults=Faults(fail_429_every=3, retry_after=0.1)) as emu:  # doctest: +SKIP
     ...     client = OpenAI(api_key=DEFAULT_KEY, base_url=emu.base_url)
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, keys: Iterable[str] = (DEFAULT_KEY,),
-                 delta_bytes: int = 4801) -> None:
+                 delta_bytes: int = 4801, *, answer_text: str | None = None, faults: Faults = Faults()) -> None:
         keys = frozenset(keys)
         if not keys or delta_bytes < 1:
             raise ValueError("the emulator needs at least one key and delta_bytes >= 1")
-        self.config = EmulatorConfig(keys=keys, delta_bytes=delta_bytes)
+        self.config = EmulatorConfig(keys=keys, delta_bytes=delta_bytes, answer_text=answer_text, faults=faults)
         self._server = _Server(host, port, self.config)
         self._thread: threading.Thread | None = None
         self._serving = False
@@ -296,9 +247,14 @@ class Emulator:
         self.base_url = f"http://{url_host}:{bound_port}{API_PREFIX}"
 
     @property
+    def stats(self) -> EmulatorStats:
+        """A snapshot of the counters."""
+        return self._server.stats
+
+    @property
     def requests(self) -> int:
         """Chat-completions POSTs received so far, including refused ones."""
-        return self._server.requests
+        return self._server.stats.requests
 
     def start(self) -> "Emulator":
         """Serve in a daemon thread; returns self."""

@@ -148,7 +148,8 @@ def text_pieces(text: str, target_lang: str) -> list[str]:
     """Cut text into the word-sized deltas a stream carries; joined, they give the text back."""
     if target_lang in CJK:
         return [text[i : i + 2] for i in range(0, len(text), 2)]
-    return re.findall(r"\s*\S+", text)
+    # The tail alternative keeps trailing white space, so a fixed ``answer_text`` streams back exactly.
+    return re.findall(r"\s*\S+|\s+\Z", text)
 
 
 def _word_mask(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -241,12 +242,17 @@ class Answer:
     created: int
 
     @classmethod
-    def for_request(cls, req: ChatRequest, answer_id: str, created: int) -> "Answer":
-        """Answer ``req``; the id and timestamp come from the caller so this stays pure."""
+    def for_request(cls, req: ChatRequest, answer_id: str, created: int, text: str | None = None) -> "Answer":
+        """Answer ``req``; the id and timestamp come from the caller so this stays pure.
+
+        ``text`` replaces the placeholder text (even for silence); the speech still follows the input.
+        """
         seed = derive_seed(req.audio.pcm, req.target_lang, req.voice or "")
         voiced = voiced_ms(req.audio.samples, req.audio.rate)
         speech = placeholder_speech(voiced, seed) if req.voice is not None else b""
-        return cls(req, placeholder_text(voiced, req.target_lang, seed), speech, answer_id, created)
+        if text is None:
+            text = placeholder_text(voiced, req.target_lang, seed)
+        return cls(req, text, speech, answer_id, created)
 
     def usage(self) -> dict:
         return token_usage(self.request.audio.duration_ms, self.text, len(self.speech))
@@ -278,13 +284,22 @@ class Answer:
             if i == 0:  # the service sometimes sends an audio delta without data mid-stream
                 yield {"content": None, "role": None, "audio": dict(meta)}
 
-    def chunks(self, delta_bytes: int) -> Iterator[dict]:
-        """The streamed answer: role, text deltas, audio deltas, finish, then usage if asked."""
+    def _content_chunks(self, delta_bytes: int) -> Iterator[dict]:
         yield self._chunk({"content": "", "role": "assistant", "audio": None})
         for piece in text_pieces(self.text, self.request.target_lang):
             yield self._chunk({"content": piece, "role": None, "audio": None})
         for delta in self._audio_deltas(delta_bytes):
             yield self._chunk(delta)
+
+    def chunks(self, delta_bytes: int) -> Iterator[dict]:
+        """The streamed answer: role, text deltas, audio deltas, finish, then usage if asked."""
+        yield from self._content_chunks(delta_bytes)
         yield self._chunk({"content": None, "role": None, "audio": None}, finish="stop")
         if self.request.include_usage:
             yield {**self._chunk(None), "usage": self.usage()}
+
+    def broken_chunks(self, delta_bytes: int) -> list[dict]:
+        """What a stream cut midway delivers: the role chunk and the first half of the text and audio
+        deltas; never the finish chunk, the usage or [DONE]."""
+        chunks = list(self._content_chunks(delta_bytes))
+        return chunks[: max(1, len(chunks) // 2)]

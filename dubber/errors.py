@@ -45,11 +45,14 @@ class OutputError(DubberError):
 
 
 class BackendError(DubberError):
-    def __init__(self, message: str, *, status: int | None = None, window: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, window: int | None = None,
+                 retry_after: float | None = None) -> None:
         where = f"window {window}: " if window is not None else ""
         super().__init__(f"{where}{message}")
+        self.message = message
         self.status = status
         self.window = window
+        self.retry_after = retry_after  # seconds the service asked us to wait, when it did
 
 
 class AuthError(BackendError):

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import logging
+import math
 import os
+import re
 import shutil
 import subprocess
 import wave
@@ -21,7 +24,7 @@ import ffmpeg
 import numpy as np
 
 from dubber.errors import InputError, ToolError
-from dubber.models import MediaInfo
+from dubber.models import Loudness, MediaInfo
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +48,10 @@ def ffmpeg_exe() -> str:
         raise ToolError("no ffmpeg found: install ffmpeg or the imageio-ffmpeg package") from exc
 
 
-def run_ffmpeg(args: list[str], *, what: str) -> None:
-    """Run ffmpeg with ``args`` (as built by ffmpeg-python's ``get_args``); raise ToolError on failure."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+def run_ffmpeg(args: list[str], *, what: str, loglevel: str = "error") -> str:
+    """Run ffmpeg with ``args`` (as built by ffmpeg-python's ``get_args``); raise ToolError on failure.
+    Returns ffmpeg's log, where analysis filters (``loudnorm``) print their results at ``info`` level."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, "-y", *args]
     log.debug("running %s", " ".join(cmd))
     try:
         proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
@@ -56,6 +60,7 @@ def run_ffmpeg(args: list[str], *, what: str) -> None:
     if proc.returncode != 0:
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ToolError(f"ffmpeg failed while {what}: {lines[-1] if lines else f'exit {proc.returncode}'}")
+    return proc.stderr.decode("utf-8", "replace")
 
 
 def _disposition_default(stream: av.stream.Stream) -> bool:
@@ -129,3 +134,55 @@ def wav_bytes(pcm: np.ndarray, rate: int) -> bytes:
         out.setframerate(rate)
         out.writeframes(np.ascontiguousarray(pcm, dtype="<i2").tobytes())
     return buffer.getvalue()
+
+
+# --- used by dubbing -----------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def has_filter(name: str) -> bool:
+    """Whether the ffmpeg in use has the filter ``name`` (a system ffmpeg may lack ``rubberband``)."""
+    try:
+        listing = subprocess.run([ffmpeg_exe(), "-hide_banner", "-filters"], capture_output=True, check=False)
+    except OSError as exc:
+        raise ToolError(f"cannot run ffmpeg ({exc.strerror})") from exc
+    return re.search(rf"^\s*\S+\s+{re.escape(name)}\s", listing.stdout.decode("utf-8", "replace"), re.M) is not None
+
+
+_LOUDNORM_JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}")
+
+
+def measure_loudness(input_args: list[str], prefilter: str = "") -> Loudness | None:
+    """EBU R128 figures of the first audio of ``input_args`` (after ``prefilter``); None when it is too
+    quiet to measure (silence, or below loudnorm's -70 LUFS gate)."""
+    chain = ",".join(f for f in (prefilter, "loudnorm=print_format=json") if f)
+    text = run_ffmpeg(["-nostats", *input_args, "-af", chain, "-f", "null", "-"], what="measuring loudness",
+                      loglevel="info")
+    found = _LOUDNORM_JSON.findall(text)
+    if not found:
+        raise ToolError("ffmpeg printed no loudness measurement")
+    data = json.loads(found[-1])
+    values = [float(data[k]) for k in ("input_i", "input_tp", "input_lra", "input_thresh")]
+    if not all(math.isfinite(v) for v in values) or values[0] <= -70:
+        return None
+    return Loudness(*values)
+
+
+def stream_language(path: Path, index: int) -> str | None:
+    """The language tag of stream ``index`` of ``path``, or None when it has none (or only "und")."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            language = container.streams[index].metadata.get("language", "").strip().lower()
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise InputError(path, "not a media file, or corrupt") from exc
+    return language if language and language != "und" else None
+
+
+def video_codecs(path: Path) -> tuple[str, ...]:
+    """Codec names of ``path``'s video streams, cover art left out."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            return tuple(s.codec_context.name for s in container.streams.video
+                         if not s.disposition & av.stream.Disposition.attached_pic)
+    except av.error.FFmpegError as exc:
+        raise InputError(path, "not a media file, or corrupt") from exc

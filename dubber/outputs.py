@@ -1,9 +1,11 @@
 """Where outputs go, and writing them so that a failed run never leaves a half-written file."""
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 from dubber.errors import OutputError
 
@@ -53,3 +55,23 @@ def write_text_atomic(path: Path, text: str) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise OutputError(path, f"cannot write ({exc.strerror})") from exc
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` for a tool (ffmpeg) to write; renamed into place only when the block
+    succeeds, and removed whatever happens."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(path, f"cannot write ({exc.strerror})") from exc
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        try:
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise OutputError(path, f"cannot write ({exc.strerror})") from exc
+    finally:
+        Path(tmp).unlink(missing_ok=True)

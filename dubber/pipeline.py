@@ -5,12 +5,13 @@ import logging
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from dubber import media, vad
 from dubber.backends import Backend, BackendConfig, TranslateRequest, make_backend
+from dubber.fetch import FetchOptions, FetchPlan, fetch_all
 from dubber.languages import Lang
 from dubber.models import MediaInfo, Span, Translation, Usage, Window
 from dubber.outputs import guard_input, output_path, prepare_dir, write_text_atomic
@@ -32,6 +33,7 @@ class SubtitleJob:
     vad_method: str = vad.DEFAULT_METHOD
     windows: WindowOptions = field(default_factory=WindowOptions)
     cues: CueOptions = field(default_factory=CueOptions)
+    fetch: FetchOptions = field(default_factory=FetchOptions)
 
 
 @dataclass(frozen=True)
@@ -72,17 +74,21 @@ def window_wav(pcm: np.ndarray, window: Window) -> bytes:
     return media.wav_bytes(pcm[window.start_ms * per_ms:window.end_ms * per_ms], media.ANALYSIS_RATE)
 
 
-def translate_windows(backend: Backend, analysis: Analysis, request: TranslateRequest,
+def answer_shapers(backend: str, config: BackendConfig, request: TranslateRequest) -> dict[str, object]:
+    """Everything besides the audio that changes a window's answer: the cache key's other half."""
+    return {"backend": backend, "model": config.model, "target": request.target.code,
+            "source": request.source.code if request.source else None, "audio": request.want_audio,
+            "voice": request.voice if request.want_audio else None}
+
+
+def translate_windows(backend: Backend, analysis: Analysis, request: TranslateRequest, *,
+                      fetch: FetchOptions = FetchOptions(), shapers: Mapping[str, object] | None = None,
                       on_done: Callable[[Translation], None] | None = None) -> list[Translation]:
-    """Translate every window, in window order."""
-    done = []
-    for window in analysis.windows:
-        result = backend.translate(window_wav(analysis.pcm, window), request, window=window.index)
-        translation = Translation(window, result)
-        done.append(translation)
-        if on_done is not None:
-            on_done(translation)
-    return done
+    """Translate every window (concurrently, cached, retried); results in window order."""
+    plan = FetchPlan(analysis.windows, lambda w: window_wav(analysis.pcm, w), request, shapers or {})
+    translations, stats = fetch_all(backend, plan, fetch, on_done)
+    log.info("%d windows: %d from the cache, %d requested", len(translations), stats.cached, stats.fetched)
+    return translations
 
 
 def total_usage(translations: Sequence[Translation]) -> Usage:
@@ -99,7 +105,8 @@ def run_subtitles(job: SubtitleJob, on_done: Callable[[Translation], None] | Non
     with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
         analysis = analyse(info, Path(tmp), job.vad_method, job.windows)
         request = TranslateRequest(target=job.target, source=job.source)
-        translations = translate_windows(backend, analysis, request, on_done)
+        translations = translate_windows(backend, analysis, request, fetch=job.fetch, on_done=on_done,
+                                         shapers=answer_shapers(job.backend, job.backend_config, request))
     cues = build_cues(translations, job.target.code, analysis.duration_ms, job.cues)
     for fmt, path in zip(job.formats, outputs):
         write_text_atomic(path, WRITERS[fmt](cues))

@@ -30,9 +30,16 @@ def emulator():
 
 
 @pytest.fixture()
-def dubber_env(emulator):
+def cache_home(tmp_path_factory) -> Path:
+    """Each test gets its own empty user cache folder (XDG_CACHE_HOME), so no test sees another's answers."""
+    return tmp_path_factory.mktemp("cache-home")
+
+
+@pytest.fixture()
+def dubber_env(emulator, cache_home):
     env = {k: v for k, v in os.environ.items() if k not in ("DASHSCOPE_API_KEY", "DUBBER_BASE_URL", "DUBBER_FFMPEG")}
-    env.update(PATH=BARE_PATH, DASHSCOPE_API_KEY=DEFAULT_KEY, DUBBER_BASE_URL=emulator.base_url)
+    env.update(PATH=BARE_PATH, DASHSCOPE_API_KEY=DEFAULT_KEY, DUBBER_BASE_URL=emulator.base_url,
+               XDG_CACHE_HOME=str(cache_home))
     return env
 
 

@@ -20,7 +20,7 @@ class BackendConfig:
     base_url: str = DEFAULT_BASE_URL
     model: str = "qwen3-livetranslate-flash"
     timeout_s: float = 120.0
-    max_retries: int = 2
+    max_retries: int = 0  # dubber retries whole windows itself (dubber.retry), streams included
 
     def __repr__(self) -> str:  # the key must never reach a log or a traceback
         return f"BackendConfig(base_url={self.base_url!r}, model={self.model!r})"

@@ -8,7 +8,9 @@ streamed: text deltas, then audio deltas that are raw PCM16 mono at 24 kHz with 
 from __future__ import annotations
 
 import base64
+import email.utils
 import logging
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import openai
@@ -107,6 +109,24 @@ def _service_message(exc: openai.APIStatusError) -> str:
     return str(message or exc.message).strip()
 
 
+def retry_after(exc: openai.APIStatusError) -> float | None:
+    """Seconds the service asked to wait (Retry-After / retry-after-ms headers), if it said."""
+    headers = exc.response.headers if exc.response is not None else {}
+    try:
+        if "retry-after-ms" in headers:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        if "retry-after" in headers:
+            value = headers["retry-after"]
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                when = email.utils.parsedate_to_datetime(value)
+                return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+    return None
+
+
 def map_error(exc: openai.OpenAIError, window: int | None) -> BackendError:
     """Turn an SDK exception into dubber's error tree (never carrying the key)."""
     if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
@@ -117,7 +137,7 @@ def map_error(exc: openai.OpenAIError, window: int | None) -> BackendError:
                             status=exc.status_code, window=window)
     if isinstance(exc, openai.APIStatusError):
         return TransientError(f"the service failed ({exc.status_code}): {_service_message(exc)}",
-                              status=exc.status_code, window=window)
+                              status=exc.status_code, window=window, retry_after=retry_after(exc))
     if isinstance(exc, openai.APITimeoutError):
         return TransientError("the request timed out", window=window)
     if isinstance(exc, openai.APIConnectionError):

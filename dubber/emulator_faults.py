@@ -1,0 +1,103 @@
+"""Faults the emulator injects on purpose, so clients can rehearse a flaky network and a rate-limited account.
+
+Which fault, if any, hits a request is a pure function of the request's number (``Faults.pick``). Numbers
+count, from 1 and in arrival order, the chat requests the emulator *accepted* (key and body valid): "every
+3rd" hits requests 3, 6, 9, ..., and a refused request keeps its 4xx and takes no fault's turn.
+Rate-based faults roll a die seeded by (seed, fault, number), so a schedule replays exactly whatever
+order the server's threads run in.
+
+When several faults hit one request, the one the real service would give first wins:
+
+    429 (its rate limiter, before the model runs)  >  500 (the model failed before answering)
+        >  drop (the answer broke off midway)
+
+``latency`` delays every accepted request, faulted or not, before anything is sent back.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import math
+from dataclasses import dataclass, fields
+
+from dubber.emulator_request import ApiError
+
+
+class Fault(enum.Enum):
+    RATE_LIMIT = "429"
+    SERVER_ERROR = "500"
+    DROP = "drop"  # the answer stops midway: no finish chunk, no [DONE]; the connection closes
+
+
+PRECEDENCE = (Fault.RATE_LIMIT, Fault.SERVER_ERROR, Fault.DROP)
+
+# DashScope's OpenAI-compatible endpoint answers a TPM/RPM limit with OpenAI's "insufficient_quota"
+# shape, although the account still has credit: dubber must treat it as passing.
+QUOTA_MESSAGE = "You exceeded your current quota, please check your plan and billing details."
+SERVER_MESSAGE = "An internal error has occurred, please try again later or contact service support."
+
+
+def roll(seed: int, fault: Fault, number: int) -> float:
+    """A uniform draw in [0, 1) fixed by its arguments (so no shared RNG state between threads).
+
+    >>> roll(0, Fault.DROP, 7) == roll(0, Fault.DROP, 7) != roll(1, Fault.DROP, 7)
+    True
+    """
+    digest = hashlib.sha256(f"{seed}:{fault.value}:{number}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass(frozen=True)
+class Faults:
+    """What goes wrong, and how often. ``*_every`` = 0 and ``*_rate`` = 0 turn a fault off."""
+
+    latency: float = 0.0  # seconds before each accepted request is answered (or failed)
+    retry_after: float = 1.0  # seconds, sent as Retry-After (and retry-after-ms) with each 429
+    fail_429_every: int = 0
+    fail_429_rate: float = 0.0
+    fail_500_every: int = 0
+    fail_500_rate: float = 0.0
+    drop_stream_every: int = 0
+    drop_stream_rate: float = 0.0
+    seed: int = 0  # for the *_rate faults
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{f.name} must be a finite number, not {value}")
+            if f.name.endswith("_rate") and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{f.name} must be between 0 and 1, not {value}")
+            if f.name != "seed" and value < 0:
+                raise ValueError(f"{f.name} must not be negative, not {value}")
+
+    def _schedule(self, fault: Fault) -> tuple[int, float]:
+        return {Fault.RATE_LIMIT: (self.fail_429_every, self.fail_429_rate),
+                Fault.SERVER_ERROR: (self.fail_500_every, self.fail_500_rate),
+                Fault.DROP: (self.drop_stream_every, self.drop_stream_rate)}[fault]
+
+    def hits(self, fault: Fault, number: int) -> bool:
+        """Whether ``fault`` is scheduled for accepted request ``number`` (1-based), precedence aside."""
+        every, rate = self._schedule(fault)
+        return (every > 0 and number % every == 0) or (rate > 0 and roll(self.seed, fault, number) < rate)
+
+    def pick(self, number: int) -> Fault | None:
+        """The fault accepted request ``number`` gets, by ``PRECEDENCE``; None: answer it normally.
+
+        >>> [getattr(Faults(fail_429_every=3, fail_500_every=5, drop_stream_every=4).pick(n), "value", "-")
+        ...  for n in (1, 3, 4, 5, 12, 15, 20)]
+        ['-', '429', 'drop', '500', '429', '429', '500']
+        """
+        return next((fault for fault in PRECEDENCE if self.hits(fault, number)), None)
+
+
+def fault_error(fault: Fault, faults: Faults) -> ApiError:
+    """The JSON error a 429 or 500 fault answers with, as DashScope's compatible endpoint sends it."""
+    if fault is Fault.RATE_LIMIT:
+        wait = faults.retry_after
+        headers = {"Retry-After": f"{wait:g}", "retry-after-ms": str(round(wait * 1000))}
+        return ApiError(429, QUOTA_MESSAGE, None, code="insufficient_quota", kind="insufficient_quota",
+                        headers=headers)
+    if fault is Fault.SERVER_ERROR:
+        return ApiError(500, SERVER_MESSAGE, None, code="internal_error", kind="internal_error")
+    raise ValueError(f"{fault} is not answered with an error")

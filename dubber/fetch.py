@@ -1,0 +1,95 @@
+"""Translating every window: at most ``jobs`` requests at once, each retried on passing faults, each
+answer kept in the window cache; results come back in window order.
+
+A window that fails fast (bad key, rejected request) stops the run at once; windows that still fail
+after their retries are named together at the end, after every other window has had its chance (and
+its answer has been cached, so a rerun pays only for the failed ones).
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from dubber.backends import Backend, TranslateRequest
+from dubber.cache import WindowCache, cache_key
+from dubber.errors import BackendError, TransientError
+from dubber.models import Translation, TranslationResult, Window
+from dubber.retry import RetryPolicy, with_retries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    jobs: int = 4
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    cache_dir: Path | None = None  # None: no cache
+
+
+@dataclass(frozen=True)
+class FetchPlan:
+    """What to send: each window's WAV is made on demand (``wav_of``), so memory stays flat."""
+
+    windows: Sequence[Window]
+    wav_of: Callable[[Window], bytes]
+    request: TranslateRequest
+    answer_shapers: Mapping[str, object]  # everything besides the audio that changes the answer
+
+
+@dataclass
+class FetchStats:
+    cached: int = 0
+    fetched: int = 0
+
+
+def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: FetchOptions,
+               cache: WindowCache | None) -> tuple[Translation, bool]:
+    """One window's translation, and whether it came from the cache."""
+    wav = plan.wav_of(window)
+    key = cache_key(wav, **plan.answer_shapers)
+    hit = cache.get(key) if cache else None
+    if hit is not None:
+        return Translation(window, hit), True
+    result: TranslationResult = with_retries(
+        lambda: backend.translate(wav, plan.request, window=window.index), options.retry)
+    if cache:
+        cache.put(key, result)
+    return Translation(window, result), False
+
+
+def _failure(windows: Sequence[Window], errors: dict[int, TransientError], attempts: int) -> BackendError:
+    names = ", ".join(str(i) for i in sorted(errors))
+    last = errors[max(errors)]
+    return BackendError(f"{len(errors)} of {len(windows)} windows failed after {attempts} attempts "
+                        f"(windows {names}; last error: {last.message})")
+
+
+def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
+              on_done: Callable[[Translation], None] | None = None) -> tuple[list[Translation], FetchStats]:
+    cache = WindowCache(options.cache_dir) if options.cache_dir else None
+    stats, done, failed = FetchStats(), {}, {}
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="window") as pool:
+        futures: dict[Future, Window] = {
+            pool.submit(_fetch_one, backend, plan, w, options, cache): w for w in plan.windows}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in finished:
+                window, exc = futures[future], future.exception()
+                if exc is None:
+                    done[window.index], from_cache = future.result()
+                    stats.cached += from_cache
+                    stats.fetched += not from_cache
+                    if on_done is not None:
+                        on_done(done[window.index])
+                elif isinstance(exc, TransientError):
+                    failed[window.index] = exc
+                else:  # fails fast: no other window can do better
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise exc
+    if failed:
+        raise _failure(plan.windows, failed, options.retry.attempts)
+    return [done[w.index] for w in plan.windows], stats
