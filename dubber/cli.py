@@ -14,7 +14,7 @@ import click
 from dubber import vad
 from dubber.backends import DEFAULT_BASE_URL, BackendConfig
 from dubber.cache import default_dir as default_cache_dir
-from dubber.dub_job import MIXES, DubJob, run_dub
+from dubber.dub_job import MIXES, TIMINGS, DubJob, run_dub
 from dubber.dubbing import FitOptions
 from dubber.errors import DubberError, OptionError
 from dubber.fetch import FetchOptions
@@ -155,10 +155,12 @@ def subtitles(input_path: Path, target: str, source: str | None, api_key: str | 
               help="Fastest speed-up of a clip longer than its slot (1.0-2.0).")
 @click.option("--keep-original/--no-keep-original", default=True, show_default=True,
               help="Keep the original audio as the second audio stream.")
+@click.option("--timing", type=click.Choice(TIMINGS), default="original", show_default=True,
+              help="Time the subtitles to the original speech, or to the dubbed speech.")
 def dub(input_path: Path, target: str, source: str | None, api_key: str | None, base_url: str, model: str,
         vad_method: str, min_window: float, max_window: float, long_silence: float, verbose: int,
         jobs: int, retries: int, cache_dir: Path | None, no_cache: bool,
-        output: Path | None, voice: str, mix: str, max_speed: float, keep_original: bool) -> None:
+        output: Path | None, voice: str, mix: str, max_speed: float, keep_original: bool, timing: str) -> None:
     """Write INPUT with a dubbed audio track and translated subtitles (<stem>.<lang>.<ext>)."""
     _setup_logging(verbose)
     windows = WindowOptions(min_ms=_seconds(min_window), max_ms=_seconds(max_window),
@@ -167,7 +169,7 @@ def dub(input_path: Path, target: str, source: str | None, api_key: str | None, 
                  output=output, voice=voice, mix=mix, keep_original=keep_original,
                  fit=FitOptions(max_speed=max_speed), vad_method=vad_method, windows=windows,
                  backend_config=_backend_config(api_key, base_url, model),
-                 fetch=_fetch(jobs, retries, cache_dir, no_cache))
+                 fetch=_fetch(jobs, retries, cache_dir, no_cache), timing=timing)
     result = run_dub(job)
     placed = result.placements
     click.echo(f"dubber: {result.windows} windows, {len(placed)} dubbed clips, "

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from dubber import media, vad
 from dubber.backends import BackendConfig, TranslateRequest, make_backend
 from dubber.dub_report import DubFacts, build_report, to_json
-from dubber.dubbing import DuckOptions, FitOptions, Placement, duck_spans, fit_timeline
+from dubber.dubbing import DuckOptions, FitOptions, Placement, dubbed_speech, duck_spans, fit_timeline
 from dubber.errors import OptionError
 from dubber.fetch import FetchOptions
 from dubber.languages import Lang
@@ -27,6 +29,7 @@ from dubber.windows import WindowOptions
 log = logging.getLogger(__name__)
 
 MIXES = ("duck", "replace")
+TIMINGS = ("original", "dub")  # what the subtitles are timed to: the original speech, or the dub's
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,13 @@ class DubJob:
     windows: WindowOptions = field(default_factory=WindowOptions)
     cues: CueOptions = field(default_factory=CueOptions)
     fetch: FetchOptions = field(default_factory=FetchOptions)
+    timing: str = "original"
 
     def __post_init__(self) -> None:
         if self.mix not in MIXES:
             raise OptionError(f"unknown mix {self.mix!r} (known: {', '.join(MIXES)})")
+        if self.timing not in TIMINGS:
+            raise OptionError(f"unknown timing {self.timing!r} (known: {', '.join(TIMINGS)})")
 
 
 @dataclass(frozen=True)
@@ -105,19 +111,32 @@ def _check_video(kind: OutputKind, info: MediaInfo, path: Path) -> None:
 def _translate(job: DubJob, analysis: Analysis, spool: ClipSpool,
                on_done: Callable[[Translation], None] | None) -> list[Translation]:
     """Translate every window with speech; each answer's audio goes to the spool as it arrives."""
-    def keep(translation: Translation) -> None:
+    def spool_it(translation: Translation) -> None:
         spool.add(translation)
         if on_done is not None:
             on_done(translation)
 
     backend = make_backend(job.backend, job.backend_config)
     request = TranslateRequest(target=job.target, source=job.source, want_audio=True, voice=job.voice)
-    done = translate_windows(backend, analysis, request, fetch=job.fetch, on_done=keep,
+    # Each answer's speech is spooled to disk as it arrives; only its text is held on to.
+    return translate_windows(backend, analysis, request, fetch=job.fetch, on_done=spool_it,
+                             keep=lambda t: Translation(t.window, replace(t.result, audio_pcm=b"")),
                              shapers=answer_shapers(job.backend, job.backend_config, request))
-    for translation in done:  # also spools any answer that did not pass through the callback
-        spool.add(translation)
-    # The speech now lives on disk; the text is all the rest of the run needs.
-    return [Translation(t.window, replace(t.result, audio_pcm=b"")) for t in done]
+
+
+def _timed_to_dub(translations: Sequence[Translation], placements: Sequence[Placement],
+                  spool: ClipSpool) -> list[Translation]:
+    """The translations with each dubbed window's speech moved to where its dub speaks, so the cues follow
+    the dubbed voice (``--timing dub``). Windows with text but no dub keep the original's timing."""
+    by_index = {p.index: p for p in placements}
+    timed = []
+    for t in translations:
+        placement, spooled = by_index.get(t.window.index), spool.clips.get(t.window.index)
+        if placement is not None and spooled is not None:
+            clip_speech = vad.detect_speech(np.fromfile(spooled.path, dtype="<i2"), spooled.rate)
+            t = Translation(replace(t.window, speech=dubbed_speech(placement, clip_speech)), t.result)
+        timed.append(t)
+    return timed
 
 
 def _render(job: DubJob, info: MediaInfo, total_ms: int, spool: ClipSpool, placements: Sequence[Placement],
@@ -197,7 +216,8 @@ def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -
         translations = _translate(job, analysis, spool, on_done)
         placements = fit_timeline([s.clip for s in spool.clips.values()], analysis.duration_ms, job.fit)
         _warn_overflow(placements, job.fit.max_speed)
-        cues = build_cues(translations, job.target.code, analysis.duration_ms, job.cues)
+        timed = _timed_to_dub(translations, placements, spool) if job.timing == "dub" else translations
+        cues = build_cues(timed, job.target.code, analysis.duration_ms, job.cues)
         texts = {fmt: WRITERS[fmt](cues) for fmt in ("srt", "vtt")}
         rendered = _render(job, info, analysis.duration_ms, spool, placements, work, info.channels >= 2)
         subtitles = work / f"subtitles.{kind.subtitle_sidecar}"

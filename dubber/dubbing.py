@@ -73,6 +73,22 @@ class Placement:
         return self.end_ms - self.start_ms
 
 
+def dubbed_speech(placement: Placement, clip_spans: Sequence[Span]) -> tuple[Span, ...]:
+    """Where a placed clip's speech sounds on the timeline: its own speech spans (clip-local ms at natural
+    speed) sped up by the placement's factor, shifted to its start and cut at its end.
+
+    >>> dubbed_speech(Placement(0, 1000, 2000, 2000, 1300, 1.3, 0), [Span(0, 520), Span(780, 1300)])
+    (Span(start_ms=1000, end_ms=1400), Span(start_ms=1600, end_ms=2000))
+    """
+    spans = []
+    for span in clip_spans:
+        start = placement.start_ms + round(span.start_ms / placement.speed)
+        end = min(placement.end_ms, placement.start_ms + round(span.end_ms / placement.speed))
+        if end > start:
+            spans.append(Span(start, end))
+    return tuple(spans) or (Span(placement.start_ms, placement.end_ms),)
+
+
 def fit_timeline(clips: Sequence[Clip], duration_ms: int, options: FitOptions = FitOptions()) -> list[Placement]:
     """Fit ``clips`` onto a track of ``duration_ms`` (the rule in the module docstring). Clips of zero
     length get no placement; the rest come back in time order.

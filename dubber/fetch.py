@@ -68,7 +68,11 @@ def _failure(windows: Sequence[Window], errors: dict[int, TransientError], attem
 
 
 def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
-              on_done: Callable[[Translation], None] | None = None) -> tuple[list[Translation], FetchStats]:
+              on_done: Callable[[Translation], None] | None = None,
+              keep: Callable[[Translation], Translation] | None = None) -> tuple[list[Translation], FetchStats]:
+    """Every window's translation, in window order. ``on_done`` sees each full answer as it arrives;
+    ``keep`` slims what is held until the end (a dub spools its speech to disk and keeps only the text),
+    so memory stays flat however long the media."""
     cache = WindowCache(options.cache_dir) if options.cache_dir else None
     stats, done, failed = FetchStats(), {}, {}
     with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="window") as pool:
@@ -77,14 +81,16 @@ def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            finished = list(finished)
             for future in finished:
-                window, exc = futures[future], future.exception()
+                window, exc = futures.pop(future), future.exception()  # pop: let the answer go once used
                 if exc is None:
-                    done[window.index], from_cache = future.result()
+                    translation, from_cache = future.result()
                     stats.cached += from_cache
                     stats.fetched += not from_cache
                     if on_done is not None:
-                        on_done(done[window.index])
+                        on_done(translation)
+                    done[window.index] = keep(translation) if keep is not None else translation
                 elif isinstance(exc, TransientError):
                     failed[window.index] = exc
                 else:  # fails fast: no other window can do better

@@ -83,10 +83,11 @@ def answer_shapers(backend: str, config: BackendConfig, request: TranslateReques
 
 def translate_windows(backend: Backend, analysis: Analysis, request: TranslateRequest, *,
                       fetch: FetchOptions = FetchOptions(), shapers: Mapping[str, object] | None = None,
-                      on_done: Callable[[Translation], None] | None = None) -> list[Translation]:
-    """Translate every window (concurrently, cached, retried); results in window order."""
+                      on_done: Callable[[Translation], None] | None = None,
+                      keep: Callable[[Translation], Translation] | None = None) -> list[Translation]:
+    """Translate every window (concurrently, cached, retried); results in window order (see fetch_all)."""
     plan = FetchPlan(analysis.windows, lambda w: window_wav(analysis.pcm, w), request, shapers or {})
-    translations, stats = fetch_all(backend, plan, fetch, on_done)
+    translations, stats = fetch_all(backend, plan, fetch, on_done, keep)
     log.info("%d windows: %d from the cache, %d requested", len(translations), stats.cached, stats.fetched)
     return translations
 

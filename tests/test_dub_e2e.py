@@ -225,3 +225,19 @@ def test_bad_options_fail_before_anything_is_paid_for(tmp_path: Path, scene, run
     assert result.code == code and message in result.stderr, result.stderr
     assert emulator.requests == sent
     assert sorted(os.listdir(tmp_path)) == ["talk.mp4"]
+
+
+def test_timing_dub_puts_cues_on_the_dubbed_speech(tmp_path: Path, scene, run_dubber):
+    from tests.cues import covered_ms
+    from tests.rules import rule_breaks
+
+    audio = write_media(scene.pcm, tmp_path / "talk.m4a")
+    _, outputs, report = _dub(run_dubber, audio, "--to", "en", "--timing", "dub", "--mix", "replace")
+    cues = read_srt(next(p for p in outputs if p.suffix == ".srt"))
+    placed = _placed(report)
+    assert rule_breaks(cues, "en", report["duration_ms"]) == []
+    for w in placed:  # every dubbed clip gets a cue on its first word, and is under cues while it speaks
+        assert min(abs(c[0] - w["dub_start_ms"]) for c in cues) <= 83, w
+        assert covered_ms(cues, w["dub_start_ms"], w["dub_end_ms"]) >= 0.8 * (w["dub_end_ms"] - w["dub_start_ms"])
+    for start, end, text in cues:  # and no cue is up where no dub speaks, beyond its half-second linger
+        assert any(w["dub_start_ms"] - 83 <= start and end <= w["slot_end_ms"] + 500 + 83 for w in placed), text
