@@ -42,6 +42,8 @@ def _backend_config(api_key: str | None, base_url: str, model: str) -> BackendCo
 
 
 def _seconds(value: float) -> int:
+    if not math.isfinite(value) or not 0 <= value <= 24 * 3600:
+        raise OptionError(f"window lengths are seconds between 0 and 86400, not {value}")
     return int(round(value * 1000))
 
 

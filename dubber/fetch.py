@@ -8,6 +8,7 @@ its answer has been cached, so a rerun pays only for the failed ones).
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,7 @@ class FetchStats:
 
 
 def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: FetchOptions,
-               cache: WindowCache | None) -> tuple[Translation, bool]:
+               cache: WindowCache | None, stop: threading.Event) -> tuple[Translation, bool]:
     """One window's translation, and whether it came from the cache."""
     wav = plan.wav_of(window)
     key = cache_key(wav, **plan.answer_shapers)
@@ -54,7 +55,7 @@ def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: Fetch
     if hit is not None:
         return Translation(window, hit), True
     result: TranslationResult = with_retries(
-        lambda: backend.translate(wav, plan.request, window=window.index), options.retry)
+        lambda: backend.translate(wav, plan.request, window=window.index), options.retry, stop)
     if cache:
         cache.put(key, result)
     return Translation(window, result), False
@@ -74,28 +75,41 @@ def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
     ``keep`` slims what is held until the end (a dub spools its speech to disk and keeps only the text),
     so memory stays flat however long the media."""
     cache = WindowCache(options.cache_dir) if options.cache_dir else None
-    stats, done, failed = FetchStats(), {}, {}
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="window") as pool:
-        futures: dict[Future, Window] = {
-            pool.submit(_fetch_one, backend, plan, w, options, cache): w for w in plan.windows}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            finished = list(finished)
-            for future in finished:
-                window, exc = futures.pop(future), future.exception()  # pop: let the answer go once used
-                if exc is None:
-                    translation, from_cache = future.result()
-                    stats.cached += from_cache
-                    stats.fetched += not from_cache
-                    if on_done is not None:
-                        on_done(translation)
-                    done[window.index] = keep(translation) if keep is not None else translation
-                elif isinstance(exc, TransientError):
-                    failed[window.index] = exc
-                else:  # fails fast: no other window can do better
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise exc
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="window")
+    try:
+        futures = {pool.submit(_fetch_one, backend, plan, w, options, cache, stop): w for w in plan.windows}
+        done, failed, stats = _collect(futures, on_done, keep)
+    except BaseException:
+        # a window failed for good, or Ctrl-C: send nothing more; requests already under way finish
+        # (and are cached), queued windows are dropped, backoffs end at once
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     if failed:
         raise _failure(plan.windows, failed, options.retry.attempts)
     return [done[w.index] for w in plan.windows], stats
+
+
+def _collect(futures: dict[Future, Window], on_done: Callable[[Translation], None] | None,
+             keep: Callable[[Translation], Translation] | None) -> tuple[dict, dict, FetchStats]:
+    """Wait for every window; a fail-fast error is raised at once, transient failures are gathered."""
+    stats, done, failed = FetchStats(), {}, {}
+    pending = set(futures)
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+        for future in list(finished):
+            window, exc = futures.pop(future), future.exception()  # pop: let the answer go once used
+            if isinstance(exc, TransientError):
+                failed[window.index] = exc
+            elif exc is not None:  # fails fast: no other window can do better
+                raise exc
+            else:
+                translation, from_cache = future.result()
+                stats.cached += from_cache
+                stats.fetched += not from_cache
+                if on_done is not None:
+                    on_done(translation)
+                done[window.index] = keep(translation) if keep is not None else translation
+    return done, failed, stats

@@ -29,6 +29,7 @@ from dubber.models import Loudness, MediaInfo
 log = logging.getLogger(__name__)
 
 ANALYSIS_RATE = 16000  # Hz: speech detection and the audio sent to the service
+ALIGN_TO_ZERO = "aresample=first_pts=0"  # audio filter: put the stream's first sample at its true time
 
 
 @functools.lru_cache(maxsize=None)
@@ -109,7 +110,10 @@ def extract_pcm(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE) -> None:
     """Decode the chosen audio stream once to raw mono PCM16 at ``rate`` in ``dest``."""
     args = (
         ffmpeg.input(str(info.path))
-        .output(str(dest), map=f"0:{info.audio_index}", ac=1, ar=rate, f="s16le", acodec="pcm_s16le")
+        # first_pts=0: audio that starts late (an mkv/ts delay, an mp4 edit list) is padded with silence,
+        # so every time dubber computes is on the file's timeline, where players put the subtitles
+        .output(str(dest), map=f"0:{info.audio_index}", ac=1, ar=rate, f="s16le", acodec="pcm_s16le",
+                af=ALIGN_TO_ZERO)
         .get_args()
     )
     try:

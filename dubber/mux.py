@@ -131,7 +131,8 @@ def build_filter_graph(spec: MuxSpec) -> str:
     up = ",pan=stereo|c0=c0|c1=c0" if spec.stereo else ""  # explicit: ffmpeg's default upmix is -3 dB
     fmt = f"aformat=sample_fmts=fltp:channel_layouts={layout}"
     dub_chain = ",".join(f for f in (spec.loudnorm, f"aresample={spec.rate}") if f)
-    parts = [f"[0:{spec.audio_index}]aresample={spec.rate},{fmt}[orig]", f"[1:a]{dub_chain}{up},{fmt}[dub]"]
+    # first_pts=0 pads late-starting original audio, so the mix lines up with the dub (which starts at 0)
+    parts = [f"[0:{spec.audio_index}]aresample={spec.rate}:first_pts=0,{fmt}[orig]", f"[1:a]{dub_chain}{up},{fmt}[dub]"]
     if spec.envelope is not None:
         parts += [f"[2:a]aresample={spec.rate}{up},{fmt}[env]", "[orig][env]amultiply[bed]"]
     else:

@@ -7,12 +7,13 @@ Everything else (400/401/403/404, ``data_inspection_failed``) fails at once.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
 import tenacity
 
-from dubber.errors import TransientError
+from dubber.errors import DubberError, TransientError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,13 +45,26 @@ def _log_retry(retry_state: tenacity.RetryCallState) -> None:
     log.info("%s; retrying in %.1f s (attempt %d)", exc, retry_state.upcoming_sleep, retry_state.attempt_number + 1)
 
 
-def with_retries(call: Callable[[], T], policy: RetryPolicy) -> T:
-    """``call()``, retried on TransientError by ``policy``; the last error is raised when attempts run out."""
+class Stopped(DubberError):
+    """The run is stopping (another window failed for good, or the user interrupted): no more attempts."""
+
+
+def with_retries(call: Callable[[], T], policy: RetryPolicy, stop: threading.Event | None = None) -> T:
+    """``call()``, retried on TransientError by ``policy``; the last error is raised when attempts run out.
+    Setting ``stop`` cuts a backoff short and prevents any further attempt."""
+    stop = stop or threading.Event()
+
+    def attempt() -> T:
+        if stop.is_set():
+            raise Stopped("stopped before this window was sent")
+        return call()
+
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(max(1, policy.attempts)),
         wait=_Wait(policy),
         retry=tenacity.retry_if_exception_type(TransientError),
         before_sleep=_log_retry,
+        sleep=stop.wait,  # a backoff ends early when the run stops; the next attempt then raises Stopped
         reraise=True,
     )
-    return retrying(call)
+    return retrying(attempt)

@@ -85,3 +85,20 @@ def test_source_language_and_sample(tmp_path: Path, run_dubber):
     cues = read_srt(tmp_path / "sample.ja.srt")
     assert len(cues) >= 3  # three sentences
     assert all(len(line) <= 16 for _, _, text in cues for line in text.splitlines())
+
+
+def test_audio_that_starts_late_keeps_cues_on_the_file_timeline(tmp_path: Path, scene, run_dubber):
+    from dubber.media import run_ffmpeg
+
+    audio = write_media(scene.pcm, tmp_path / "speech.wav")
+    delayed = tmp_path / "delayed.mkv"  # the audio starts 1 s after the picture, as mkv/ts delays do
+    run_ffmpeg(["-f", "lavfi", "-t", f"{scene.duration_ms / 1000 + 1:.3f}", "-i", "testsrc2=size=64x36:rate=10",
+                "-itsoffset", "1.0", "-i", str(audio), "-map", "0:v", "-map", "1:a", "-c:v", "libx264",
+                "-c:a", "flac", str(delayed)], what="writing delayed media")
+    result = run_dubber("subtitles", delayed, "--to", "en", "--format", "srt")
+    assert result.code == 0, result.stderr
+    cues = read_srt(tmp_path / "delayed.en.srt")
+    first_words = [utt.start_ms + 1000 for utt in scene.speech]
+    assert abs(cues[0][0] - first_words[0]) <= 100, (cues[0], first_words[0])
+    for onset in first_words:
+        assert min(abs(c[0] - onset) for c in cues) <= 1500

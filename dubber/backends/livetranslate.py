@@ -96,6 +96,8 @@ def collect_stream(chunks: Iterable[Any]) -> TranslationResult:
             finish = choice.finish_reason or finish
     if finish is None:
         raise TransientError("the answer stream ended before its finish chunk")
+    if finish == "length":
+        log.warning("the service cut a translation short (finish_reason=length)")
     if len(pcm) % 2:
         log.warning("audio ended on half a sample; dropping the last byte")
         del pcm[-1]
