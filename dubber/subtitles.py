@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, Sequence
@@ -74,13 +75,17 @@ def settle(drafts: Sequence[Draft], duration_ms: int, lines: LineRules, rules: T
         start = max(draft.start_ms, cues[-1].end_ms + rules.gap_ms) if cues else max(0, draft.start_ms)
         next_start = drafts[i + 1].start_ms if i + 1 < len(drafts) else None
         end = _end(draft, start, next_start, duration_ms, rules)
-        if end <= start:  # no room left at all: the words join the cue before
-            if cues:
-                last = cues.pop()
-                draft = Draft(last.start_ms, draft.speech_end_ms, f"{last.text.replace(chr(10), ' ')} {draft.text}")
-                start, end = last.start_ms, last.end_ms
-            else:
-                continue
+        if 0 < end - start < rules.min_ms:  # the media ends too soon after: start earlier, in the silence
+            earliest = cues[-1].end_ms + rules.gap_ms if cues else 0
+            start = max(earliest, end - rules.min_ms)
+            if cues and start - earliest < rules.close_gap_ms - rules.gap_ms:
+                start = earliest  # no flicker-short gap before it
+        if end - start < rules.min_ms and cues:  # still too short to read: the words join the cue before
+            last = cues.pop()
+            draft = Draft(last.start_ms, draft.speech_end_ms, f"{last.text.replace(chr(10), ' ')} {draft.text}")
+            start, end = last.start_ms, max(end, last.end_ms)
+        if end <= start:
+            continue
         room = min(int((end - start) / 1000 * rules.max_cps), lines.cue_chars)
         text = fit_text(draft.text, room, lines.cjk)
         cues.append(Cue(start, end, break_lines(text, lines)))
@@ -103,8 +108,14 @@ def build_cues(translations: Sequence[Translation], lang_code: str, duration_ms:
     return settle(drafts, duration_ms, lines, options.timing)
 
 
+# SRT has no escapes, and lenient readers (ffmpeg, many players) take any line that starts like a timing
+# line for a new cue's timing, whatever comes before it: a model's "-->" is written "->".
+_SRT_ARROW = re.compile(r"-{2,}>")
+
+
 def to_srt(cues: Sequence[Cue]) -> str:
-    items = [srt.Subtitle(i, timedelta(milliseconds=c.start_ms), timedelta(milliseconds=c.end_ms), c.text)
+    items = [srt.Subtitle(i, timedelta(milliseconds=c.start_ms), timedelta(milliseconds=c.end_ms),
+                          _SRT_ARROW.sub("->", c.text))
              for i, c in enumerate(cues, start=1)]
     return srt.compose(items, reindex=False)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.cues import covered_ms, read_srt
@@ -46,11 +47,11 @@ def test_cues_follow_the_speech(tmp_path: Path, run_dubber, target, music):
     assert result.code == 0, result.stderr
     cues = read_srt(tmp_path / f"talk.{target}.srt")
     assert rule_breaks(cues, target, scene.duration_ms + 50) == []
-    errors = sorted(_onset_errors(cues, scene))
-    p90 = errors[int(0.9 * (len(errors) - 1))]
+    errors = _onset_errors(cues, scene)
+    p90 = float(np.percentile(errors, 90))
     print(f"{target} music={music}: onset error median {statistics.median(errors)} ms, p90 {p90} ms, "
           f"long silence covered {_long_silence_cover(cues, scene):.1%}")
-    assert statistics.median(errors) <= 100 and p90 <= 250
+    assert len(errors) >= 6 and statistics.median(errors) <= 100 and p90 <= 250
     assert _long_silence_cover(cues, scene) <= 0.05
     for utt in scene.speech:
         assert covered_ms(cues, utt.start_ms, utt.end_ms) > 0.8 * (utt.end_ms - utt.start_ms), utt

@@ -48,12 +48,18 @@ def test_too_much_text_extends_into_silence_then_is_cut_with_an_ellipsis():
     assert cramped[0].text.endswith("…") and cramped[1].text == "Next."
 
 
-words = st.lists(st.sampled_from("we walk along the river and then eat lunch by old bridge today , .".split()),
-                 max_size=60).map(" ".join)
+VOCABULARY = {
+    "en": st.lists(st.sampled_from("we walk along the river and then eat lunch by old bridge today , .".split()),
+                   max_size=60).map(" ".join),
+    "de": st.lists(st.sampled_from("wir gehen Donaudampfschifffahrtsgesellschaftskapitän und dann , .".split()),
+                   max_size=40).map(" ".join),
+    "zh": st.lists(st.sampled_from(list("今天天气很好我们去公园散步吧然后一起吃午饭") + ["，", "。"]),
+                   max_size=120).map("".join),
+}
 
 
 @st.composite
-def runs(draw):
+def runs(draw, lang="en"):
     t, out = draw(st.integers(0, 3000)), []
     for i in range(draw(st.integers(0, 6))):
         spans = []
@@ -61,17 +67,17 @@ def runs(draw):
             length = draw(st.integers(300, 6000))
             spans.append(Span(t, t + length))
             t += length + draw(st.integers(100, 1500))
-        out.append(_translation(i, draw(words), spans))
-        t += draw(st.integers(2000, 5000))
-    return out, t + draw(st.integers(0, 3000))
+        out.append(_translation(i, draw(VOCABULARY[lang]), spans))
+        t += draw(st.integers(300, 5000))  # windows split at 0.7 s pauses, or at long silences
+    return out, max(1000, t + draw(st.integers(0, 3000)))  # media under 5/6 s cannot show a cue that long
 
 
-@settings(max_examples=300, deadline=None)
-@given(runs())
-def test_every_cue_obeys_the_rules(run):
-    translations, duration = run
-    cues = build_cues(translations, "en", duration)
-    assert rule_breaks(cues, "en", duration) == []
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(VOCABULARY)).flatmap(lambda lang: st.tuples(st.just(lang), runs(lang))))
+def test_every_cue_obeys_the_rules(case):
+    lang, (translations, duration) = case
+    cues = build_cues(translations, lang, duration)
+    assert rule_breaks(cues, lang, duration) == []
 
 
 def test_writers_agree_and_survive_hostile_text(tmp_path):
@@ -79,8 +85,9 @@ def test_writers_agree_and_survive_hostile_text(tmp_path):
     (tmp_path / "x.srt").write_text(to_srt(cues), encoding="utf-8")
     (tmp_path / "x.vtt").write_text(to_vtt(cues), encoding="utf-8")
     expected = [(c.start_ms, c.end_ms, c.text) for c in cues]
-    assert read_srt(tmp_path / "x.srt") == expected
-    assert read_vtt(tmp_path / "x.vtt") == expected
+    assert read_vtt(tmp_path / "x.vtt") == expected  # WebVTT escapes what it must
+    # SRT has no escapes: a model's "-->" is written "->", so no reader can take it for a timing line
+    assert read_srt(tmp_path / "x.srt") == [(0, 1500, "a -> b & <b>bold</b>"), *expected[1:]]
 
 
 def test_empty_cue_list_writes_valid_empty_files(tmp_path):
