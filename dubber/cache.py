@@ -8,6 +8,7 @@ fetched again. A run killed at any point keeps every window it had finished.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -54,32 +55,51 @@ def _checksum(body: dict) -> str:
 
 
 class WindowCache:
-    """Translations on disk under ``folder``, two hex levels deep to keep folders small."""
+    """Translations on disk under ``folder``, two hex levels deep to keep folders small.
+
+    The cache never fails a run: an entry it cannot read is a miss, one it cannot write is skipped, and
+    either is said once per run rather than once per window.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._warned: set[str] = set()
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
+    def _warn_once(self, what: str, exc: OSError) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            log.warning("cannot %s the window cache in %s (%s); going on without it", what, self.folder,
+                        exc.strerror or exc)
+
     def get(self, key: str) -> TranslationResult | None:
         path = self._path(key)
         try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-            if entry.get("format") != FORMAT or entry.get("sha256") != _checksum(entry["body"]):
-                raise ValueError("checksum mismatch")
-            return _decode(entry["body"])
+            raw = path.read_bytes()
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except OSError as exc:  # e.g. --cache-dir names a file, or a folder we may not read
+            self._warn_once("read", exc)
+            return None
+        try:
+            entry = json.loads(raw)
+            if (not isinstance(entry, dict) or entry.get("format") != FORMAT
+                    or entry.get("sha256") != _checksum(entry["body"])):
+                raise ValueError("checksum mismatch")
+            return _decode(entry["body"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("dropping a damaged cache entry %s (%s)", path.name, exc)
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
             return None
 
     def put(self, key: str, result: TranslationResult) -> None:
         body = _encode(result)
         entry = {"format": FORMAT, "sha256": _checksum(body), "body": body}
         path = self._path(key)
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}.", suffix=".part", dir=path.parent)
@@ -89,4 +109,7 @@ class WindowCache:
                 os.fsync(out.fileno())
             os.replace(tmp, path)
         except OSError as exc:  # a cache that cannot be written costs money later, not this run
-            log.warning("cannot write the cache entry %s (%s)", path, exc.strerror)
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            self._warn_once("write", exc)

@@ -1,8 +1,9 @@
 """Faults the emulator injects on purpose, so clients can rehearse a flaky network and a rate-limited account.
 
 Which fault, if any, hits a request is a pure function of the request's number (``Faults.pick``). Numbers
-count, from 1 and in arrival order, the chat requests the emulator *accepted* (key and body valid): "every
-3rd" hits requests 3, 6, 9, ..., and a refused request keeps its 4xx and takes no fault's turn.
+count, from 1, the chat requests the emulator *accepted* (key and body valid), in the order it accepted
+them (arrival order, give or take requests checked at the same moment): "every 3rd" hits requests 3, 6,
+9, ..., and a refused request keeps its 4xx and takes no fault's turn.
 Rate-based faults roll a die seeded by (seed, fault, number), so a schedule replays exactly whatever
 order the server's threads run in.
 

@@ -7,6 +7,7 @@ byte for byte.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -117,8 +118,9 @@ def test_sigkill_midway_then_rerun_pays_only_for_the_rest(talk, reference, tmp_p
     cache, out = tmp_path / "cache", tmp_path / "out"
     args = ["subtitles", talk, "--to", "en", "--out-dir", out, "--cache-dir", cache, "--jobs", "1"]
     with Emulator(faults=Faults(latency=0.4)) as emu:
-        proc = subprocess.Popen([sys.executable, "-m", "dubber", *map(str, args)], env=_env(emu, cache_home, DEFAULT_KEY),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen([sys.executable, "-m", "dubber", *map(str, args)],
+                                env=_env(emu, cache_home, DEFAULT_KEY), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 30
             while emu.stats.answered < 3 and proc.poll() is None and time.monotonic() < deadline:
@@ -127,8 +129,10 @@ def test_sigkill_midway_then_rerun_pays_only_for_the_rest(talk, reference, tmp_p
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         assert proc.returncode == -signal.SIGKILL
-        cached = len(list(cache.rglob("*.json")))  # entries are renamed into place: every one is whole
-        assert 2 <= cached < reference.windows
+        entries = list(cache.rglob("*.json"))
+        assert all(json.loads(entry.read_text())["sha256"] for entry in entries), "a torn cache entry"
+        cached = len(entries)
+        assert 1 <= cached < reference.windows, "the kill should land midway"
         assert not out.exists() or not any(out.iterdir()), "a killed run left output behind"
         sent = emu.requests
         rerun = dubber(emu, "subtitles", talk, "--to", "en", "--out-dir", out, "--cache-dir", cache,
@@ -136,6 +140,35 @@ def test_sigkill_midway_then_rerun_pays_only_for_the_rest(talk, reference, tmp_p
         assert rerun.code == 0, rerun.stderr
         assert emu.requests - sent == reference.windows - cached
     assert outputs(out) == (reference.srt, reference.vtt)
+
+
+def test_a_damaged_cache_costs_only_its_damaged_entries(talk, reference, clean_emulator, tmp_path, cache_home):
+    cache = tmp_path / "cache"
+    first = dubber(clean_emulator, "subtitles", talk, "--to", "en", "--out-dir", tmp_path, "--cache-dir", cache,
+                   cache_home=cache_home)
+    assert first.code == 0, first.stderr
+    entries = sorted(cache.rglob("*.json"))
+    damages = ["[]", "null", "{}", '{"format": 1, "sha256": "0", "body": {}}', "\xff\xfe", ""]
+    for entry, damage in zip(entries, damages):
+        entry.write_bytes(damage.encode("latin-1")[: len(damage)])
+    sent = clean_emulator.requests
+    second = dubber(clean_emulator, "subtitles", talk, "--to", "en", "--out-dir", tmp_path, "--cache-dir", cache,
+                    cache_home=cache_home)
+    assert second.code == 0, second.stderr
+    assert clean_emulator.requests - sent == len(damages)
+    assert second.stderr.count("dropping a damaged cache entry") == len(damages)
+    assert outputs(tmp_path) == (reference.srt, reference.vtt)
+
+
+def test_an_unusable_cache_folder_is_said_once_and_skipped(talk, reference, clean_emulator, tmp_path, cache_home):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    result = dubber(clean_emulator, "subtitles", talk, "--to", "en", "--out-dir", tmp_path / "out",
+                    "--cache-dir", blocker, cache_home=cache_home)
+    assert result.code == 0, result.stderr
+    assert result.stderr.count("cannot read the window cache") == 1
+    assert result.stderr.count("cannot write the window cache") == 1
+    assert outputs(tmp_path / "out") == (reference.srt, reference.vtt)
 
 
 def _windows_failing(faults: Faults, windows: int, attempts: int) -> list[int]:
@@ -190,41 +223,56 @@ def test_every_window_failing(talk, tmp_path, cache_home):
 
 # --- hostile text ------------------------------------------------------------------------------------
 
-HOSTILE = ("First line.\n\n\nSecond --> line, <b>bold</b> <script>alert('x')</script> & &amp; &lt;i&gt;.\r\n"
-           "Control\x00chars\x07and\x1b[31mescapes\x7f\x85 and\u2028separators\u2029here.\n\n"
-           + "x" * 600 + "\n"
-           "12\n00:00:01,000 --> 00:00:02,000\nA fake cue.\n\n"
-           "Done. 00:00:03.000 --> 00:00:04.000 WEBVTT NOTE\n \t \n")
+# Every window gets the same answer; each text stays short enough that its tricks reach the files, and
+# ``shows`` lists what each file must then hold (escaped, or with the arrow defused in SRT).
+HOSTILE = {
+    "markup": ("We are done here, my friend. 00:00:03,000 --> 00:00:04,000 A fake cue.\n\n\n"
+               "12\n00:00:01,000 --> 00:00:02,000\n\n<b>Bold</b> & <script>alert('x')</script> &amp;"),
+    "controls": ("Control\x00chars\x07\x1b[31m\x7f\x85 and\u2028line\u2029breaks.\r\n \t \n\n" + "x" * 600 + "\n"),
+}
+SHOWS = {
+    "markup": {"srt": ["\n00:00:03,000 -> 00:00:04,000 A fake cue.\n", "<b>Bold</b> &"],
+               "vtt": ["\n00:00:03,000 --&gt; 00:00:04,000 A fake cue.\n", "&lt;b&gt;Bold&lt;/b&gt; &amp;",
+                       "&lt;script&gt;"]},
+    "controls": {"srt": ["Control chars [31m and line breaks.", "\n" + "x" * 42 + "\n"],
+                 "vtt": ["Control chars [31m and line breaks.", "\n" + "x" * 42 + "\n"]},
+}
 
 
-def ffmpeg_cues(path: Path) -> list[str]:
-    """The cues' timing lines as ffmpeg's SRT reader (lenient: it takes any timing-like line) sees them."""
+def ffmpeg_cue_count(path: Path) -> int:
+    """Cues as ffmpeg's SRT reader counts them: a lenient one, that takes any line starting like a timing
+    line for a new cue's timing, even inside a cue's text."""
     proc = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "srt", "-"], capture_output=True,
                           text=True, check=True)
-    return [line for line in proc.stdout.splitlines() if "-->" in line and TIMING_LINE.match(line)]
+    return sum(1 for line in proc.stdout.splitlines() if TIMING_LINE.match(line))
 
 
-def test_hostile_model_text_cannot_break_the_files(talk, tmp_path, cache_home):
-    with Emulator(answer_text=HOSTILE) as emu:
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_hostile_model_text_cannot_break_the_files(kind, talk, tmp_path, cache_home):
+    with Emulator(answer_text=HOSTILE[kind]) as emu:
         result = dubber(emu, "subtitles", talk, "--to", "en", "--no-cache", "--out-dir", tmp_path,
                         cache_home=cache_home)
     assert result.code == 0, result.stderr
     reported = int(re.search(r"(\d+) cues", result.stderr).group(1))
-    from_srt, from_vtt = read_srt(tmp_path / "talk.en.srt"), read_vtt(tmp_path / "talk.en.vtt")
+    paths = {fmt: tmp_path / f"talk.en.{fmt}" for fmt in ("srt", "vtt")}
+    from_srt, from_vtt = read_srt(paths["srt"]), read_vtt(paths["vtt"])
     assert len(from_srt) == len(from_vtt) == reported > len(SENTENCES)
     assert [c[:2] for c in from_srt] == [c[:2] for c in from_vtt]
-    srt_text = (tmp_path / "talk.en.srt").read_text(encoding="utf-8")
-    assert len(ffmpeg_cues(tmp_path / "talk.en.srt")) == reported
-    assert len(re.findall(r"^\d+:\d+:\d+,\d+ --> ", srt_text, re.M)) == reported
+    assert ffmpeg_cue_count(paths["srt"]) == reported
     for _, _, text in from_srt + from_vtt:
         assert text.strip() and "\n\n" not in text
-        assert not any(TIMING_LINE.match(line) for line in text.splitlines()), text
-        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]", text), text
-    assert "<script>" not in (tmp_path / "talk.en.vtt").read_text(encoding="utf-8")
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]", text), repr(text)
+    for fmt, path in paths.items():
+        raw = path.read_text(encoding="utf-8")
+        # The only lines that hold "-->" (or look like timings, for SRT readers) are the cues' own.
+        assert sum("-->" in line for line in raw.splitlines()) == reported, fmt
+        assert sum(bool(TIMING_LINE.match(line)) for line in raw.splitlines()) == reported, fmt
+        for shown in SHOWS[kind][fmt]:
+            assert shown in raw, (fmt, shown)
+    assert "<script>" not in paths["vtt"].read_text(encoding="utf-8")
 
 
 # --- secrets -----------------------------------------------------------------------------------------
-
 def test_the_key_is_never_written_or_printed(talk, clean_emulator, tmp_path, cache_home):
     cache, out = tmp_path / "cache", tmp_path / "out"
     faults = Faults(fail_429_every=4, fail_500_every=5, retry_after=0.05)  # error paths log too
@@ -232,7 +280,7 @@ def test_the_key_is_never_written_or_printed(talk, clean_emulator, tmp_path, cac
         good = dubber(emu, "subtitles", talk, "--to", "en", "-vv", "--out-dir", out, "--cache-dir", cache,
                       "--retries", "10", *FAST, cache_home=cache_home, key=SECRET)
     assert good.code == 0, good.stderr[-2000:]
-    assert "DEBUG" in good.stderr or len(good.stderr.splitlines()) > 20, "-vv should log a lot"
+    assert "receive_response_headers" in good.stderr, "-vv logs the HTTP exchanges"
     bad = dubber(clean_emulator, "subtitles", talk, "--to", "en", "--out-dir", tmp_path / "bad",
                  "--no-cache", cache_home=cache_home, key=SECRET)
     assert bad.code == 1
