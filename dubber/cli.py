@@ -1,6 +1,7 @@
 """The command line: parse options into a job, run it, report. Nothing else lives here.
 
-Exit codes: 0 done, 1 the run failed (bad input, service error, ...), 2 bad options, 130 interrupted.
+Exit codes: 0 done, 1 the run failed (bad input, service error, ...), 2 bad options, 3 no speech found
+(valid, empty outputs were written), 130 interrupted.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from dubber.subtitles import WRITERS
 from dubber.windows import WindowOptions
 
 log = logging.getLogger("dubber")
+NO_SPEECH = 3  # exit code: the input has no speech; the outputs are valid but empty
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -83,25 +85,21 @@ def fetch_options(command):
         click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
                      help=f"Where translated windows are kept [default: {default_cache_dir()}]."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the window cache."),
+        click.option("--retry-wait", type=click.FloatRange(0, 60, min_open=True), default=RetryPolicy().base_s,
+                     show_default=True, metavar="S",
+                     help="Seconds: the first retry of a window waits a random time up to S, each next one up "
+                          "to twice as long (at most 60 s); a longer Retry-After from the service is honoured."),
     ]
     for decorator in reversed(decorators):
         command = decorator(command)
     return command
 
 
-def _fetch(jobs: int, retries: int, cache_dir: Path | None, no_cache: bool,
-           retry_wait: float = RetryPolicy().base_s) -> FetchOptions:
+def _fetch(jobs: int, retries: int, cache_dir: Path | None, no_cache: bool, retry_wait: float) -> FetchOptions:
     if not math.isfinite(retry_wait):  # click's FloatRange lets nan through
         raise OptionError(f"--retry-wait must be a number of seconds, not {retry_wait}")
     return FetchOptions(jobs=jobs, retry=RetryPolicy(attempts=retries, base_s=retry_wait),
                         cache_dir=None if no_cache else (cache_dir or default_cache_dir()))
-
-
-# TODO(lead): move into fetch_options (and the dub command's signature) once `dub` settles.
-retry_wait_option = click.option(
-    "--retry-wait", type=click.FloatRange(0, 60, min_open=True), default=RetryPolicy().base_s, show_default=True,
-    metavar="S", help="Seconds: the first retry of a window waits a random time up to S, each next one up to "
-                      "twice as long (at most 60 s); a longer Retry-After from the service is honoured.")
 
 
 def _setup_logging(verbose: int) -> None:
@@ -119,7 +117,6 @@ def cli() -> None:
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @service_options
 @fetch_options
-@retry_wait_option
 @click.option("--format", "formats", default="srt,vtt", show_default=True, help="Comma-separated: srt, vtt.")
 @click.option("--out-dir", type=click.Path(path_type=Path), default=None, help="Folder for the files (default: beside INPUT).")
 def subtitles(input_path: Path, target: str, source: str | None, api_key: str | None, base_url: str, model: str,
@@ -137,6 +134,9 @@ def subtitles(input_path: Path, target: str, source: str | None, api_key: str | 
     report = run_subtitles(job)
     if report.cues == 0:
         click.echo(f"dubber: no speech found in {input_path}: wrote empty subtitle files", err=True)
+        for path in report.outputs:
+            click.echo(str(path))
+        raise click.exceptions.Exit(NO_SPEECH)
     else:
         click.echo(f"dubber: {report.windows} windows, {report.cues} cues, "
                    f"{report.usage.total_tokens} tokens", err=True)
@@ -161,7 +161,7 @@ def subtitles(input_path: Path, target: str, source: str | None, api_key: str | 
               help="Time the subtitles to the original speech, or to the dubbed speech.")
 def dub(input_path: Path, target: str, source: str | None, api_key: str | None, base_url: str, model: str,
         vad_method: str, min_window: float, max_window: float, long_silence: float, verbose: int,
-        jobs: int, retries: int, cache_dir: Path | None, no_cache: bool,
+        jobs: int, retries: int, cache_dir: Path | None, no_cache: bool, retry_wait: float,
         output: Path | None, voice: str, mix: str, max_speed: float, keep_original: bool, timing: str) -> None:
     """Write INPUT with a dubbed audio track and translated subtitles (<stem>.<lang>.<ext>)."""
     _setup_logging(verbose)
@@ -171,16 +171,22 @@ def dub(input_path: Path, target: str, source: str | None, api_key: str | None, 
                  output=output, voice=voice, mix=mix, keep_original=keep_original,
                  fit=FitOptions(max_speed=max_speed), vad_method=vad_method, windows=windows,
                  backend_config=_backend_config(api_key, base_url, model),
-                 fetch=_fetch(jobs, retries, cache_dir, no_cache), timing=timing)
+                 fetch=_fetch(jobs, retries, cache_dir, no_cache, retry_wait), timing=timing)
     result = run_dub(job)
     placed = result.placements
-    click.echo(f"dubber: {result.windows} windows, {len(placed)} dubbed clips, "
-               f"{sum(p.speed > 1 for p in placed)} sped up (fastest {max((p.speed for p in placed), default=1.0):.2f}x), "
-               f"{sum(p.overflow_ms > 0 for p in placed)} cut short, {result.usage.total_tokens} tokens", err=True)
+    if result.windows == 0:
+        click.echo(f"dubber: no speech found in {input_path}: the output carries no dubbed speech", err=True)
+    else:
+        click.echo(f"dubber: {result.windows} windows, {len(placed)} dubbed clips, "
+                   f"{sum(p.speed > 1 for p in placed)} sped up "
+                   f"(fastest {max((p.speed for p in placed), default=1.0):.2f}x), "
+                   f"{sum(p.overflow_ms > 0 for p in placed)} cut short, {result.usage.total_tokens} tokens", err=True)
     for note in result.notes:
         click.echo(f"dubber: note: {note}", err=True)
     for path in result.outputs.all():
         click.echo(str(path))
+    if result.windows == 0:
+        raise click.exceptions.Exit(NO_SPEECH)
 
 
 @cli.command()
@@ -231,7 +237,9 @@ def emulator(host: str, port: int, keys: tuple[str, ...], answer_text: str | Non
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Abort:
         click.echo("dubber: interrupted", err=True)
         sys.exit(130)

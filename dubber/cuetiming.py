@@ -14,15 +14,12 @@ translation far longer than its speech) is cut at a word boundary and ends with 
 """
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from typing import Sequence
 
 from dubber.linebreak import LineRules, best_cut, clean_text, split_to_fit, width
 from dubber.models import Span
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -140,5 +137,4 @@ def fit_text(text: str, room: int, cjk: bool) -> str:
     while cut is not None and width(text[:cut].rstrip()) + 1 > room:
         cut = best_cut(text[:cut].rstrip(), max(1, room - 1), cjk, reach=0.0)
     kept = (text[:cut] if cut else text[:max(0, room - 1)]).rstrip(" ,;:")
-    log.warning("a translation is too long to show in its time; cut after %r", kept[-24:])
     return kept + "…"

@@ -6,6 +6,7 @@ every window and settles the cues on the media's timeline by the style rules (se
 from __future__ import annotations
 
 import html
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from dubber.cuetiming import Draft, TimingRules, fit_text, window_drafts
 from dubber.languages import is_cjk
 from dubber.linebreak import LineRules, break_lines, width
 from dubber.models import Cue, Span, Translation
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ def settle(drafts: Sequence[Draft], duration_ms: int, lines: LineRules, rules: T
     """Drafts → cues on the timeline: ordered, disjoint, inside [0, duration_ms], by the style rules."""
     drafts = _make_room(sorted(drafts, key=lambda d: d.start_ms), duration_ms, lines, rules)
     cues: list[Cue] = []
+    cut = 0
     for i, draft in enumerate(drafts):
         start = max(draft.start_ms, cues[-1].end_ms + rules.gap_ms) if cues else max(0, draft.start_ms)
         next_start = drafts[i + 1].start_ms if i + 1 < len(drafts) else None
@@ -88,7 +92,11 @@ def settle(drafts: Sequence[Draft], duration_ms: int, lines: LineRules, rules: T
             continue
         room = min(int((end - start) / 1000 * rules.max_cps), lines.cue_chars)
         text = fit_text(draft.text, room, lines.cjk)
+        cut += text != draft.text
         cues.append(Cue(start, end, break_lines(text, lines)))
+    if cut:
+        log.warning("%d cue(s) had more text than can be read at %g characters a second in their time; "
+                    "they were cut at a word and end with \"…\"", cut, rules.max_cps)
     return cues
 
 

@@ -26,9 +26,9 @@ def scene():
     return compose(LAYOUT, tail_s=1.0, music_db=-15, seed=5)
 
 
-def _dub(run_dubber, media: Path, *args: str):
+def _dub(run_dubber, media: Path, *args: str, code: int = 0):
     result = run_dubber("dub", media, *args)
-    assert result.code == 0, result.stderr
+    assert result.code == code, result.stderr
     outputs = [Path(line) for line in result.stdout.split()]
     report = json.loads(outputs[-1].read_text(encoding="utf-8"))
     return result, outputs, report
@@ -190,7 +190,7 @@ def test_no_keep_original_drops_it(tmp_path: Path, scene, run_dubber):
 def test_silent_input_still_gives_a_full_length_file(tmp_path: Path, run_dubber, emulator):
     video = write_media(compose([], tail_s=3.0).pcm, tmp_path / "quiet.mp4")
     sent = emulator.requests
-    result, outputs, report = _dub(run_dubber, video, "--to", "en")
+    result, outputs, report = _dub(run_dubber, video, "--to", "en", code=3)  # 3: no speech, outputs written
     assert emulator.requests == sent and "no speech" in result.stderr
     assert [s.type for s in avprobe.streams(outputs[0])] == ["video", "audio", "audio"]
     assert abs(avprobe.duration_s(outputs[0]) - avprobe.duration_s(video)) <= 0.05

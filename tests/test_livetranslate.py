@@ -100,3 +100,18 @@ def test_service_errors_map_to_the_error_tree(emulator, voice_wav):
         LiveTranslate(BackendConfig(api_key=DEFAULT_KEY, base_url=emulator.base_url, model="nope")).translate(
             voice_wav, TranslateRequest(target=parse_lang("en")), window=3)
     assert info.value.window == 3 and str(info.value).startswith("window 3:")
+
+
+def test_error_events_inside_a_stream_are_sorted_by_code():
+    import openai
+
+    from dubber.backends.livetranslate import httpx, map_error  # the transport of the installed openai
+
+    request = httpx.Request("POST", "http://x")
+    moderated = openai.APIError("Input data may contain inappropriate content.", request,
+                                body={"code": "data_inspection_failed"})
+    moderated.code = "data_inspection_failed"
+    overloaded = openai.APIError("The engine is overloaded.", request, body={"code": "internal_error"})
+    overloaded.code = "internal_error"
+    assert isinstance(map_error(moderated, 2), RequestError)
+    assert isinstance(map_error(overloaded, 2), TransientError)

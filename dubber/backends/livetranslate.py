@@ -27,6 +27,8 @@ from dubber.models import TranslationResult, Usage
 log = logging.getLogger(__name__)
 
 OUTPUT_RATE = 24000
+# Error codes retrying cannot cure, even when they arrive inside a stream (content moderation, bad input).
+FAIL_FAST_CODES = frozenset({"data_inspection_failed", "invalid_parameter_error", "invalid_api_key"})
 
 
 def build_request(wav: bytes, request: TranslateRequest, model: str) -> dict[str, Any]:
@@ -144,6 +146,12 @@ def map_error(exc: openai.OpenAIError, window: int | None) -> BackendError:
         return TransientError("the request timed out", window=window)
     if isinstance(exc, openai.APIConnectionError):
         return TransientError("cannot reach the service (connection failed)", window=window)
+    if isinstance(exc, openai.APIError):  # an error event inside the stream
+        code = getattr(exc, "code", None)
+        if code in FAIL_FAST_CODES:
+            return RequestError(f"the service refused the audio ({code}): {exc.message}", window=window)
+        return TransientError(f"the service failed during the answer ({code or 'error'}): {exc.message}",
+                              window=window)
     return BackendError(f"unexpected answer from the service: {type(exc).__name__}", window=window)
 
 
