@@ -5,6 +5,7 @@ Exit codes: 0 done, 1 the run failed (bad input, service error, ...), 2 bad opti
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import sys
@@ -102,6 +103,32 @@ def _fetch(jobs: int, retries: int, cache_dir: Path | None, no_cache: bool, retr
                         cache_dir=None if no_cache else (cache_dir or default_cache_dir()))
 
 
+def _shared_job_fields(input_path: Path, target: str, source: str | None, api_key: str | None, base_url: str,
+                       model: str, vad_method: str, min_window: float, max_window: float, long_silence: float,
+                       jobs: int, retries: int, cache_dir: Path | None, no_cache: bool,
+                       retry_wait: float) -> dict[str, object]:
+    """The options every job shares, turned into JobBase's fields."""
+    windows = WindowOptions(min_ms=_seconds(min_window), max_ms=_seconds(max_window),
+                            long_silence_ms=_seconds(long_silence))
+    return {"input": input_path, "target": parse_lang(target), "source": parse_lang(source) if source else None,
+            "backend_config": _backend_config(api_key, base_url, model), "vad_method": vad_method,
+            "windows": windows, "fetch": _fetch(jobs, retries, cache_dir, no_cache, retry_wait)}
+
+
+_SHARED = tuple(name for name in _shared_job_fields.__code__.co_varnames[1:_shared_job_fields.__code__.co_argcount])
+
+
+def job_options(command):
+    """Adds the options every job shares; the command gets them as ``shared``, JobBase's fields."""
+    @functools.wraps(command)
+    def run(input_path: Path, verbose: int, **options):
+        _setup_logging(verbose)
+        shared = _shared_job_fields(input_path, **{k: options.pop(k) for k in _SHARED})
+        return command(shared, **options)
+
+    return fetch_options(service_options(run))
+
+
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="dubber: %(message)s", stream=sys.stderr)
@@ -115,25 +142,15 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-@service_options
-@fetch_options
+@job_options
 @click.option("--format", "formats", default="srt,vtt", show_default=True, help="Comma-separated: srt, vtt.")
 @click.option("--out-dir", type=click.Path(path_type=Path), default=None, help="Folder for the files (default: beside INPUT).")
-def subtitles(input_path: Path, target: str, source: str | None, api_key: str | None, base_url: str, model: str,
-              vad_method: str, min_window: float, max_window: float, long_silence: float, verbose: int,
-              jobs: int, retries: int, cache_dir: Path | None, no_cache: bool, retry_wait: float,
-              formats: str, out_dir: Path | None) -> None:
+def subtitles(shared: dict, formats: str, out_dir: Path | None) -> None:
     """Write translated subtitles (INPUT.<lang>.srt / .vtt) for a video or audio file."""
-    _setup_logging(verbose)
-    windows = WindowOptions(min_ms=_seconds(min_window), max_ms=_seconds(max_window),
-                            long_silence_ms=_seconds(long_silence))
-    job = SubtitleJob(input=input_path, target=parse_lang(target), source=parse_lang(source) if source else None,
-                      formats=_formats(formats), out_dir=out_dir, vad_method=vad_method, windows=windows,
-                      backend_config=_backend_config(api_key, base_url, model),
-                      fetch=_fetch(jobs, retries, cache_dir, no_cache, retry_wait))
+    job = SubtitleJob(**shared, formats=_formats(formats), out_dir=out_dir)
     report = run_subtitles(job)
     if report.cues == 0:
-        click.echo(f"dubber: no speech found in {input_path}: wrote empty subtitle files", err=True)
+        click.echo(f"dubber: no speech found in {job.input}: wrote empty subtitle files", err=True)
         for path in report.outputs:
             click.echo(str(path))
         raise click.exceptions.Exit(NO_SPEECH)
@@ -146,8 +163,7 @@ def subtitles(input_path: Path, target: str, source: str | None, api_key: str | 
 
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-@service_options
-@fetch_options
+@job_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="The dubbed file (default: <stem>.<lang>.<ext> beside INPUT); its suffix picks the kind.")
 @click.option("--voice", default="Cherry", show_default=True, help="Voice of the translated speech.")
@@ -159,23 +175,15 @@ def subtitles(input_path: Path, target: str, source: str | None, api_key: str | 
               help="Keep the original audio as the second audio stream.")
 @click.option("--timing", type=click.Choice(TIMINGS), default="original", show_default=True,
               help="Time the subtitles to the original speech, or to the dubbed speech.")
-def dub(input_path: Path, target: str, source: str | None, api_key: str | None, base_url: str, model: str,
-        vad_method: str, min_window: float, max_window: float, long_silence: float, verbose: int,
-        jobs: int, retries: int, cache_dir: Path | None, no_cache: bool, retry_wait: float,
-        output: Path | None, voice: str, mix: str, max_speed: float, keep_original: bool, timing: str) -> None:
+def dub(shared: dict, output: Path | None, voice: str, mix: str, max_speed: float, keep_original: bool,
+        timing: str) -> None:
     """Write INPUT with a dubbed audio track and translated subtitles (<stem>.<lang>.<ext>)."""
-    _setup_logging(verbose)
-    windows = WindowOptions(min_ms=_seconds(min_window), max_ms=_seconds(max_window),
-                            long_silence_ms=_seconds(long_silence))
-    job = DubJob(input=input_path, target=parse_lang(target), source=parse_lang(source) if source else None,
-                 output=output, voice=voice, mix=mix, keep_original=keep_original,
-                 fit=FitOptions(max_speed=max_speed), vad_method=vad_method, windows=windows,
-                 backend_config=_backend_config(api_key, base_url, model),
-                 fetch=_fetch(jobs, retries, cache_dir, no_cache, retry_wait), timing=timing)
+    job = DubJob(**shared, output=output, voice=voice, mix=mix, keep_original=keep_original,
+                 fit=FitOptions(max_speed=max_speed), timing=timing)
     result = run_dub(job)
     placed = result.placements
     if result.windows == 0:
-        click.echo(f"dubber: no speech found in {input_path}: the output carries no dubbed speech", err=True)
+        click.echo(f"dubber: no speech found in {job.input}: the output carries no dubbed speech", err=True)
     else:
         click.echo(f"dubber: {result.windows} windows, {len(placed)} dubbed clips, "
                    f"{sum(p.speed > 1 for p in placed)} sped up "

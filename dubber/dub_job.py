@@ -11,20 +11,17 @@ from typing import Callable, Sequence
 import numpy as np
 
 from dubber import media, vad
-from dubber.backends import BackendConfig, TranslateRequest, make_backend
+from dubber.backends import TranslateRequest, make_backend
 from dubber.dub_report import DubFacts, build_report, to_json
 from dubber.dubbing import DuckOptions, FitOptions, Placement, dubbed_speech, duck_spans, fit_timeline
 from dubber.errors import OptionError
-from dubber.fetch import FetchOptions
-from dubber.languages import Lang
 from dubber.models import Loudness, MediaInfo, Translation, Usage
 from dubber.mux import (WEBM_VIDEO, MuxSpec, OutputKind, Track, build_mux_args, default_suffix, loudnorm_filter,
                         mix_rate, output_kind)
 from dubber.outputs import atomic_path, guard_input, output_path, prepare_dir, write_text_atomic
-from dubber.pipeline import Analysis, analyse, answer_shapers, total_usage, translate_windows
+from dubber.pipeline import Analysis, JobBase, analyse, answer_shapers, total_usage, translate_windows
 from dubber.render import DUB_RATE, ClipSpool, render_dub, write_envelope
-from dubber.subtitles import WRITERS, CueOptions, build_cues
-from dubber.windows import WindowOptions
+from dubber.subtitles import WRITERS, build_cues
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +30,13 @@ TIMINGS = ("original", "dub")  # what the subtitles are timed to: the original s
 
 
 @dataclass(frozen=True)
-class DubJob:
-    input: Path
-    target: Lang
-    backend_config: BackendConfig
-    source: Lang | None = None
+class DubJob(JobBase):
     output: Path | None = None  # None: <stem>.<lang>.<ext> beside the input
     voice: str = "Cherry"
     mix: str = "duck"
     keep_original: bool = True
     fit: FitOptions = field(default_factory=FitOptions)
     duck: DuckOptions = field(default_factory=DuckOptions)
-    backend: str = "livetranslate"
-    vad_method: str = vad.DEFAULT_METHOD
-    windows: WindowOptions = field(default_factory=WindowOptions)
-    cues: CueOptions = field(default_factory=CueOptions)
-    fetch: FetchOptions = field(default_factory=FetchOptions)
     timing: str = "original"
 
     def __post_init__(self) -> None:

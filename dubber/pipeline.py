@@ -22,18 +22,25 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class SubtitleJob:
+class JobBase:
+    """What every job shares: the input, the languages, the service, how the audio becomes windows and
+    windows become requests, and the cue rules."""
+
     input: Path
     target: Lang
     backend_config: BackendConfig
     source: Lang | None = None
-    formats: tuple[str, ...] = ("srt", "vtt")
-    out_dir: Path | None = None
     backend: str = "livetranslate"
     vad_method: str = vad.DEFAULT_METHOD
     windows: WindowOptions = field(default_factory=WindowOptions)
     cues: CueOptions = field(default_factory=CueOptions)
     fetch: FetchOptions = field(default_factory=FetchOptions)
+
+
+@dataclass(frozen=True)
+class SubtitleJob(JobBase):
+    formats: tuple[str, ...] = ("srt", "vtt")
+    out_dir: Path | None = None
 
 
 @dataclass(frozen=True)

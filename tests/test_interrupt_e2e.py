@@ -26,7 +26,7 @@ def talk(tmp_path_factory) -> Path:
 
 
 def test_ctrl_c_sends_nothing_more_and_exits_130(talk, tmp_path, dubber_env):
-    with Emulator(faults=Faults(latency=0.8)) as emu:
+    with Emulator(faults=Faults(latency=1.0)) as emu:  # 16 windows, 2 at a time: 8 s if nothing stopped
         env = {**dubber_env, "DUBBER_BASE_URL": emu.base_url}
         proc = subprocess.Popen([sys.executable, "-m", "dubber", "subtitles", str(talk), "--to", "en",
                                  "--jobs", "2", "--out-dir", str(tmp_path / "out")], env=env,
@@ -40,7 +40,7 @@ def test_ctrl_c_sends_nothing_more_and_exits_130(talk, tmp_path, dubber_env):
         took = time.monotonic() - started
         assert proc.returncode == 130, stderr
         assert stderr.strip().splitlines()[-1] == "dubber: interrupted" and "Traceback" not in stderr
-        assert took < 3.0, took  # only the requests under way are waited for
+        assert took < 5.0, took  # only the requests under way are waited for
         assert emu.requests <= 4, f"{emu.requests} of {len(SENTENCES)} windows were still sent"
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
