@@ -1,7 +1,7 @@
 """How much ``--jobs`` buys: ``dubber subtitles --no-cache`` on a 12-window file against emulators that answer
 slowly, with --jobs 1, 2, 4 and 8.
 
-Run from the repository root:  /work/venv/bin/python benchmarks/jobs_bench.py [--repeat N] [--jobs 1,2,4,8]
+Run from the repository root:  python benchmarks/jobs_bench.py [--repeat N] [--jobs 1,2,4,8]
 
 Scenarios: every answer delayed 0.5 s (a short window at the real service), 2 s (a long one), and 0.5 s
 with 20% of the requests answered 429 (Retry-After 1 s) as a rate-limited account would. "overhead" is a

@@ -1,7 +1,7 @@
 """Speech detection against ground truth: each ``dubber.vad`` method on espeak speech at known times over
 music and noise beds.
 
-Run from the repository root:  /work/venv/bin/python benchmarks/vad_bench.py [--sweep] [--hour]
+Run from the repository root:  python benchmarks/vad_bench.py [--sweep] [--hour]
 
 Scenes: for each seed, a "dialogue" (12 utterances, pauses 0.2-3 s) and a "monologue" (utterances
 0.2-0.5 s apart, a few 0.8 s sentence pauses), both with one 4 s silence, 1 s lead-in and tail. Beds are
