@@ -85,7 +85,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dubber import vad  # noqa: E402
-from tests.mediagen import RATE, Scene, compose, music_bed, utterance  # noqa: E402
+from tests.mediagen import RATE, Scene, compose, music_bed, with_bed  # noqa: E402
 
 NAMES = ["en01", "en02", "en03", "en04", "en05", "en06", "de01", "es01", "zh01"]
 BEDS = [("none", None, None), ("music -25", "music", -25), ("music -20", "music", -20),
@@ -137,9 +137,7 @@ def scene(layout: list[tuple[float, str]], bed: str | None, db: float | None, se
         noise, gain_db = music_bed(n, seed), np.linspace(-30.0, -10.0, n)
     else:
         noise, gain_db = noise_bed(n, bed, seed), db
-    speech_rms = np.sqrt(np.mean(np.concatenate([utterance(u) for _, u in layout]).astype(np.float64) ** 2))
-    pcm = clean.pcm + noise * speech_rms * 10 ** (gain_db / 20) / np.sqrt(np.mean(noise**2))
-    return Scene(np.clip(pcm, -32768, 32767).astype(np.int16), clean.speech)
+    return with_bed(clean, noise, gain_db)
 
 
 @dataclass

@@ -90,7 +90,7 @@ def _check_video(kind: OutputKind, info: MediaInfo, path: Path) -> None:
     """WebM holds only VP8/VP9/AV1, and the video is never re-encoded: refuse before anything is paid for."""
     if kind.muxer != "webm" or not info.has_video:
         return
-    bad = sorted(set(media.video_codecs(info.path)) - WEBM_VIDEO)
+    bad = sorted(set(info.video_codecs) - WEBM_VIDEO)
     if bad:
         raise OptionError(f"{path.name}: WebM cannot hold {', '.join(bad)} video, which dubber copies "
                           "without re-encoding; choose .mkv or the input's own kind")
@@ -153,7 +153,7 @@ def _tracks(job: DubJob, info: MediaInfo) -> tuple[Track, Track | None, Track]:
         return dub, None, subtitle
     if job.source is not None:
         return dub, Track(job.source.iso639_2, f"Original ({job.source.name})"), subtitle
-    return dub, Track(media.stream_language(info.path, info.audio_index) or "und", "Original"), subtitle
+    return dub, Track(info.audio_language or "und", "Original"), subtitle
 
 
 def _notes(job: DubJob, info: MediaInfo, kind: OutputKind, outputs: DubOutputs, has_cues: bool) -> list[str]:

@@ -68,6 +68,11 @@ def _disposition_default(stream: av.stream.Stream) -> bool:
     return bool(stream.disposition & av.stream.Disposition.default)
 
 
+def _language(stream: av.stream.Stream) -> str | None:
+    language = (stream.metadata.get("language") or "").strip().lower()
+    return language if language and language != "und" else None
+
+
 def _duration_ms(container: av.container.InputContainer) -> int:
     if container.duration is not None:
         return int(container.duration * 1000 // av.time_base)
@@ -98,7 +103,9 @@ def probe(path: Path) -> MediaInfo:
                 audio_codec=ctx.name if ctx else "unknown",
                 sample_rate=ctx.sample_rate or 0,
                 channels=ctx.channels or 0,
-                has_video=any(s.disposition & av.stream.Disposition.attached_pic == 0 for s in container.streams.video),
+                video_codecs=tuple(s.codec_context.name for s in container.streams.video
+                                   if not s.disposition & av.stream.Disposition.attached_pic),
+                audio_language=_language(chosen),
             )
     except PermissionError as exc:
         raise InputError(path, "permission denied") from exc
@@ -170,23 +177,3 @@ def measure_loudness(input_args: list[str], prefilter: str = "") -> Loudness | N
     if not all(math.isfinite(v) for v in values) or values[0] <= -70:
         return None
     return Loudness(*values)
-
-
-def stream_language(path: Path, index: int) -> str | None:
-    """The language tag of stream ``index`` of ``path``, or None when it has none (or only "und")."""
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            language = container.streams[index].metadata.get("language", "").strip().lower()
-    except (av.error.FFmpegError, IndexError) as exc:
-        raise InputError(path, "not a media file, or corrupt") from exc
-    return language if language and language != "und" else None
-
-
-def video_codecs(path: Path) -> tuple[str, ...]:
-    """Codec names of ``path``'s video streams, cover art left out."""
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            return tuple(s.codec_context.name for s in container.streams.video
-                         if not s.disposition & av.stream.Disposition.attached_pic)
-    except av.error.FFmpegError as exc:
-        raise InputError(path, "not a media file, or corrupt") from exc

@@ -16,7 +16,12 @@ class MediaInfo:
     audio_codec: str
     sample_rate: int
     channels: int
-    has_video: bool
+    video_codecs: tuple[str, ...] = ()  # of the video streams, cover art left out
+    audio_language: str | None = None  # the chosen audio stream's tag; None when absent or "und"
+
+    @property
+    def has_video(self) -> bool:
+        return bool(self.video_codecs)
 
 
 @dataclass(frozen=True)

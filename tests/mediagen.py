@@ -65,12 +65,17 @@ def compose(layout: list[tuple[float, str]], tail_s: float = 1.0, music_db: floa
         placed.append(Placed(name, start * 1000 // RATE, (start + len(voice)) * 1000 // RATE))
         cursor = start + len(voice)
     pieces.append(np.zeros(int(tail_s * RATE), dtype=np.int16))
-    pcm = np.concatenate(pieces).astype(np.float64)
-    if music_db is not None:
-        speech_rms = np.sqrt(np.mean(np.concatenate([utterance(n) for _, n in layout]).astype(np.float64) ** 2))
-        bed = music_bed(len(pcm), seed)
-        pcm += bed * speech_rms * 10 ** (music_db / 20) / np.sqrt(np.mean(bed**2))
-    return Scene(np.clip(pcm, -32768, 32767).astype(np.int16), tuple(placed))
+    scene = Scene(np.concatenate(pieces), tuple(placed))
+    return scene if music_db is None else with_bed(scene, music_bed(len(scene.pcm), seed), music_db)
+
+
+def with_bed(scene: Scene, bed: np.ndarray, gain_db: float | np.ndarray) -> Scene:
+    """``scene`` with ``bed`` mixed under it at ``gain_db`` (one figure, or one per sample) relative to the
+    RMS of the scene's speech."""
+    voices = [utterance(p.name) for p in scene.speech]
+    speech_rms = np.sqrt(np.mean(np.concatenate(voices).astype(np.float64) ** 2)) if voices else 1000.0
+    pcm = scene.pcm.astype(np.float64) + bed * speech_rms * 10 ** (gain_db / 20) / np.sqrt(np.mean(bed**2))
+    return Scene(np.clip(pcm, -32768, 32767).astype(np.int16), scene.speech)
 
 
 def music_bed(n: int, seed: int = 1) -> np.ndarray:
