@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dubber.emulator import Emulator
-from dubber.emulator_faults import Faults
+from dubber.emulator import Emulator, Faults
 from dubber.errors import AuthError, TransientError
 from dubber.retry import RetryPolicy, Stopped, with_retries
 from tests.mediagen import compose, write_media
