@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dubber.emulator import DEFAULT_KEY, Emulator, Faults  # noqa: E402
-from tests.mediagen import compose, write_media  # noqa: E402
+from tests.support.mediagen import compose, write_media  # noqa: E402
 
 # Twelve sentences 2.5 s apart: twelve windows.
 SENTENCES = ["en01", "en02", "en03", "en04", "en05", "en06", "de01", "es01", "zh01", "en01", "en02", "en03"]

@@ -84,8 +84,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dubber import vad  # noqa: E402
-from tests.mediagen import RATE, Scene, compose, music_bed, with_bed  # noqa: E402
+from dubber.speech import vad  # noqa: E402
+from tests.support.mediagen import RATE, Scene, compose, music_bed, with_bed  # noqa: E402
 
 NAMES = ["en01", "en02", "en03", "en04", "en05", "en06", "de01", "es01", "zh01"]
 BEDS = [("none", None, None), ("music -25", "music", -25), ("music -20", "music", -20),

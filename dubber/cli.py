@@ -9,22 +9,23 @@ import functools
 import logging
 import math
 import sys
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import click
 
-from dubber import vad
 from dubber.backends import DEFAULT_BASE_URL, BackendConfig
-from dubber.cache import default_dir as default_cache_dir
-from dubber.dub_job import MIXES, TIMINGS, DubJob, run_dub
-from dubber.dubbing import FitOptions
+from dubber.dub.timeline import FitOptions
 from dubber.errors import DubberError, OptionError
-from dubber.fetch import FetchOptions
+from dubber.jobs.dub import MIXES, TIMINGS, DubJob, run_dub
+from dubber.jobs.subtitles import SubtitleJob, run_subtitles
 from dubber.languages import parse_lang
-from dubber.pipeline import SubtitleJob, run_subtitles
-from dubber.retry import RetryPolicy
-from dubber.subtitles import WRITERS
-from dubber.windows import WindowOptions
+from dubber.speech import vad
+from dubber.speech.windows import WindowOptions
+from dubber.subtitles.writers import WRITERS
+from dubber.translate.cache import default_dir as default_cache_dir
+from dubber.translate.fetch import FetchOptions
+from dubber.translate.retry import RetryPolicy
 
 log = logging.getLogger("dubber")
 NO_SPEECH = 3  # exit code: the input has no speech; the outputs are valid but empty
@@ -96,26 +97,40 @@ def fetch_options(command):
     return command
 
 
-def _fetch(jobs: int, retries: int, cache_dir: Path | None, no_cache: bool, retry_wait: float) -> FetchOptions:
-    if not math.isfinite(retry_wait):  # click's FloatRange lets nan through
-        raise OptionError(f"--retry-wait must be a number of seconds, not {retry_wait}")
-    return FetchOptions(jobs=jobs, retry=RetryPolicy(attempts=retries, base_s=retry_wait),
-                        cache_dir=None if no_cache else (cache_dir or default_cache_dir()))
+@dataclass(frozen=True)
+class CommonOptions:
+    """The options every job command shares (``service_options`` and ``fetch_options``), as click parses
+    them; the field names are the options' parameter names."""
 
+    target: str
+    source: str | None
+    api_key: str | None
+    base_url: str
+    model: str
+    vad_method: str
+    min_window: float
+    max_window: float
+    long_silence: float
+    jobs: int
+    retries: int
+    cache_dir: Path | None
+    no_cache: bool
+    retry_wait: float
 
-def _shared_job_fields(input_path: Path, target: str, source: str | None, api_key: str | None, base_url: str,
-                       model: str, vad_method: str, min_window: float, max_window: float, long_silence: float,
-                       jobs: int, retries: int, cache_dir: Path | None, no_cache: bool,
-                       retry_wait: float) -> dict[str, object]:
-    """The options every job shares, turned into JobBase's fields."""
-    windows = WindowOptions(min_ms=_seconds(min_window), max_ms=_seconds(max_window),
-                            long_silence_ms=_seconds(long_silence))
-    return {"input": input_path, "target": parse_lang(target), "source": parse_lang(source) if source else None,
-            "backend_config": _backend_config(api_key, base_url, model), "vad_method": vad_method,
-            "windows": windows, "fetch": _fetch(jobs, retries, cache_dir, no_cache, retry_wait)}
+    def fetch(self) -> FetchOptions:
+        if not math.isfinite(self.retry_wait):  # click's FloatRange lets nan through
+            raise OptionError(f"--retry-wait must be a number of seconds, not {self.retry_wait}")
+        return FetchOptions(jobs=self.jobs, retry=RetryPolicy(attempts=self.retries, base_s=self.retry_wait),
+                            cache_dir=None if self.no_cache else (self.cache_dir or default_cache_dir()))
 
-
-_SHARED = tuple(name for name in _shared_job_fields.__code__.co_varnames[1:_shared_job_fields.__code__.co_argcount])
+    def job_fields(self, input_path: Path) -> dict[str, object]:
+        """JobBase's fields."""
+        windows = WindowOptions(min_ms=_seconds(self.min_window), max_ms=_seconds(self.max_window),
+                                long_silence_ms=_seconds(self.long_silence))
+        return {"input": input_path, "target": parse_lang(self.target),
+                "source": parse_lang(self.source) if self.source else None,
+                "backend_config": _backend_config(self.api_key, self.base_url, self.model),
+                "vad_method": self.vad_method, "windows": windows, "fetch": self.fetch()}
 
 
 def job_options(command):
@@ -123,8 +138,8 @@ def job_options(command):
     @functools.wraps(command)
     def run(input_path: Path, verbose: int, **options):
         _setup_logging(verbose)
-        shared = _shared_job_fields(input_path, **{k: options.pop(k) for k in _SHARED})
-        return command(shared, **options)
+        common = CommonOptions(**{f.name: options.pop(f.name) for f in fields(CommonOptions)})
+        return command(common.job_fields(input_path), **options)
 
     return fetch_options(service_options(run))
 
@@ -181,19 +196,18 @@ def dub(shared: dict, output: Path | None, voice: str, mix: str, max_speed: floa
     job = DubJob(**shared, output=output, voice=voice, mix=mix, keep_original=keep_original,
                  fit=FitOptions(max_speed=max_speed), timing=timing)
     result = run_dub(job)
-    placed = result.placements
-    if result.windows == 0:
+    summary = result.summary
+    if summary.windows == 0:
         click.echo(f"dubber: no speech found in {job.input}: the output carries no dubbed speech", err=True)
     else:
-        click.echo(f"dubber: {result.windows} windows, {len(placed)} dubbed clips, "
-                   f"{sum(p.speed > 1 for p in placed)} sped up "
-                   f"(fastest {max((p.speed for p in placed), default=1.0):.2f}x), "
-                   f"{sum(p.overflow_ms > 0 for p in placed)} cut short, {result.usage.total_tokens} tokens", err=True)
+        click.echo(f"dubber: {summary.windows} windows, {summary.clips} dubbed clips, {summary.sped_up} sped up "
+                   f"(fastest {summary.fastest:.2f}x), {summary.overflowed} cut short, "
+                   f"{result.usage.total_tokens} tokens", err=True)
     for note in result.notes:
         click.echo(f"dubber: note: {note}", err=True)
     for path in result.outputs.all():
         click.echo(str(path))
-    if result.windows == 0:
+    if summary.windows == 0:
         raise click.exceptions.Exit(NO_SPEECH)
 
 

@@ -8,27 +8,22 @@ streamed: text deltas, then audio deltas that are raw PCM16 mono at 24 kHz with 
 from __future__ import annotations
 
 import base64
-import email.utils
 import logging
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import openai
 
-try:  # openai 3.x runs on httpx2, earlier majors on httpx
-    import httpx2 as httpx
-except ImportError:  # pragma: no cover - depends on the installed openai major
-    import httpx
-
-from dubber.backends import BackendConfig, TranslateRequest
-from dubber.errors import AuthError, BackendError, RequestError, TransientError
+from dubber.backends import BackendConfig, TranslateRequest, endpoint_identity
+from dubber.backends.openai_errors import is_transport_error, map_error
+from dubber.errors import TransientError
 from dubber.models import TranslationResult, Usage
 
 log = logging.getLogger(__name__)
 
 OUTPUT_RATE = 24000
-# Error codes retrying cannot cure, even when they arrive inside a stream (content moderation, bad input).
-FAIL_FAST_CODES = frozenset({"data_inspection_failed", "invalid_parameter_error", "invalid_api_key"})
+# The version of the request ``build_request`` sends: bump it when a change there could change answers,
+# so cached answers to the old request are not served for the new one.
+REQUEST_SCHEMA = 1
 
 
 def build_request(wav: bytes, request: TranslateRequest, model: str) -> dict[str, Any]:
@@ -106,55 +101,6 @@ def collect_stream(chunks: Iterable[Any]) -> TranslationResult:
     return TranslationResult(text="".join(text).strip(), audio_pcm=bytes(pcm), audio_rate=OUTPUT_RATE, usage=usage)
 
 
-def _service_message(exc: openai.APIStatusError) -> str:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    error = body.get("error", body)
-    message = error.get("message") if isinstance(error, dict) else None
-    return str(message or exc.message).strip()
-
-
-def retry_after(exc: openai.APIStatusError) -> float | None:
-    """Seconds the service asked to wait (Retry-After / retry-after-ms headers), if it said."""
-    headers = exc.response.headers if exc.response is not None else {}
-    try:
-        if "retry-after-ms" in headers:
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        if "retry-after" in headers:
-            value = headers["retry-after"]
-            try:
-                return max(0.0, float(value))
-            except ValueError:
-                when = email.utils.parsedate_to_datetime(value)
-                return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-    except (TypeError, ValueError):
-        return None
-    return None
-
-
-def map_error(exc: openai.OpenAIError, window: int | None) -> BackendError:
-    """Turn an SDK exception into dubber's error tree (never carrying the key)."""
-    if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
-        return AuthError(f"the service rejected the API key ({exc.status_code}): check the key, and that "
-                         "the base URL's region matches it", status=exc.status_code, window=window)
-    if isinstance(exc, openai.APIStatusError) and exc.status_code < 500 and exc.status_code not in (408, 409, 429):
-        return RequestError(f"the service rejected the request ({exc.status_code}): {_service_message(exc)}",
-                            status=exc.status_code, window=window)
-    if isinstance(exc, openai.APIStatusError):
-        return TransientError(f"the service failed ({exc.status_code}): {_service_message(exc)}",
-                              status=exc.status_code, window=window, retry_after=retry_after(exc))
-    if isinstance(exc, openai.APITimeoutError):
-        return TransientError("the request timed out", window=window)
-    if isinstance(exc, openai.APIConnectionError):
-        return TransientError("cannot reach the service (connection failed)", window=window)
-    if isinstance(exc, openai.APIError):  # an error event inside the stream
-        code = getattr(exc, "code", None)
-        if code in FAIL_FAST_CODES:
-            return RequestError(f"the service refused the audio ({code}): {exc.message}", window=window)
-        return TransientError(f"the service failed during the answer ({code or 'error'}): {exc.message}",
-                              window=window)
-    return BackendError(f"unexpected answer from the service: {type(exc).__name__}", window=window)
-
-
 class LiveTranslate:
     """The livetranslate backend: one streamed chat completion per window."""
 
@@ -162,6 +108,12 @@ class LiveTranslate:
         self.config = config
         self._client = openai.OpenAI(api_key=config.api_key, base_url=config.base_url,
                                      timeout=config.timeout_s, max_retries=config.max_retries)
+
+    def cache_identity(self, request: TranslateRequest) -> Mapping[str, object]:
+        return {"service": "livetranslate", "schema": REQUEST_SCHEMA,
+                "endpoint": endpoint_identity(self.config.base_url), "model": self.config.model,
+                "target": request.target.code, "source": request.source.code if request.source else None,
+                "audio": request.want_audio, "voice": request.voice if request.want_audio else None}
 
     def translate(self, wav: bytes, request: TranslateRequest, *, window: int | None = None) -> TranslationResult:
         kwargs = build_request(wav, request, self.config.model)
@@ -171,7 +123,9 @@ class LiveTranslate:
                 return collect_stream(stream)
         except openai.OpenAIError as exc:
             raise map_error(exc, window) from exc
-        except httpx.TransportError as exc:  # the connection broke while the stream was being read
-            raise TransientError("the connection broke during the answer", window=window) from exc
         except TransientError as exc:
             raise TransientError(str(exc), window=window) from exc
+        except Exception as exc:
+            if is_transport_error(exc):  # openai 1.x/2.x: the connection broke while the stream was read
+                raise TransientError("the connection broke during the answer", window=window) from exc
+            raise

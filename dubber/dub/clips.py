@@ -1,0 +1,95 @@
+"""Each window's translated speech as a clip: trimmed of its silence, spooled to its own file as it
+arrives (so no clip outlives its window's turn in memory), and the pure sample maths on one clip."""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dubber.dub.timeline import Clip
+from dubber.models import Span, Translation
+from dubber.speech.vad import detect_speech
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """One window's trimmed speech on disk, at its own sample rate, and where it speaks inside the clip
+    (clip-local ms; empty unless the spool was asked to find it)."""
+
+    clip: Clip
+    path: Path
+    rate: int
+    speech: tuple[Span, ...] = ()
+
+
+class ClipSpool:
+    """Keeps each window's trimmed speech in a file of its own. With ``find_speech``, each clip's speech
+    spans are found once, as it arrives (``--timing dub`` times the subtitles to them)."""
+
+    def __init__(self, folder: Path, find_speech: bool = False) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.find_speech = find_speech
+        self.clips: dict[int, Spooled] = {}
+        self._seen: set[int] = set()
+
+    def add(self, translation: Translation) -> Spooled | None:
+        """Trim the translation's speech and store it (once per window); None when it has no speech."""
+        result, window = translation.result, translation.window
+        if window.index in self._seen:
+            return self.clips.get(window.index)
+        self._seen.add(window.index)
+        samples = np.frombuffer(result.audio_pcm, dtype="<i2")
+        first, end = voiced_bounds(samples, result.audio_rate)
+        if end <= first:
+            if result.text:
+                log.warning("window %d: the service sent text but no speech; it is subtitled, not dubbed",
+                            window.index)
+            return None
+        path = self.folder / f"{window.index:05d}.pcm"
+        samples[first:end].tofile(path)
+        onset = window.speech[0].start_ms if window.speech else window.start_ms
+        length_ms = -(-(end - first) * 1000 // result.audio_rate)  # ceil: a clip never outgrows its plan
+        speech = detect_speech(samples[first:end], result.audio_rate) if self.find_speech else ()
+        spooled = Spooled(Clip(window.index, onset, length_ms), path, result.audio_rate, speech)
+        self.clips[window.index] = spooled
+        return spooled
+
+
+def voiced_bounds(samples: np.ndarray, rate: int, floor_db: float = -50.0, below_peak_db: float = 40.0,
+                  frame_ms: int = 10, margin_ms: int = 10) -> tuple[int, int]:
+    """``(first, end)`` sample indices of a clip's sound: its leading and trailing silence trimmed.
+
+    A 10 ms frame is sound when louder than ``floor_db`` dBFS and no more than ``below_peak_db`` under the
+    clip's loudest frame; ``margin_ms`` is kept either side so soft consonants are not clipped.
+    """
+    frame = max(1, rate * frame_ms // 1000)
+    count = math.ceil(len(samples) / frame)
+    if count == 0:
+        return 0, 0
+    padded = np.zeros(count * frame)
+    padded[:len(samples)] = samples
+    rms = np.sqrt(np.mean((padded.reshape(count, frame) / 32768.0) ** 2, axis=1))
+    level = 20 * np.log10(np.maximum(rms, 1e-10))
+    loud = np.flatnonzero(level >= max(floor_db, level.max() - below_peak_db))
+    if level.max() < floor_db or len(loud) == 0:
+        return 0, 0
+    margin = rate * margin_ms // 1000
+    return max(0, loud[0] * frame - margin), min(len(samples), (loud[-1] + 1) * frame + margin)
+
+
+def fit_samples(samples: np.ndarray, count: int, fade: int = 0) -> np.ndarray:
+    """Exactly ``count`` int16 samples: ``samples`` padded with silence, or cut, ending in a ``fade``-sample
+    fade-out (pass 0 when the cut only trims a time stretch's rounding)."""
+    if len(samples) <= count:
+        return np.concatenate([samples, np.zeros(count - len(samples), dtype=samples.dtype)]).astype("<i2")
+    out = samples[:count].astype(np.float64)
+    n = min(fade, count)
+    if n > 0:
+        out[count - n:] *= np.linspace(1.0, 0.0, n)
+    return np.round(out).astype("<i2")

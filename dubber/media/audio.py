@@ -1,0 +1,73 @@
+"""The input's audio as dubber analyses and sends it: one decode to raw mono PCM16 (optionally measuring
+the original's loudness in the same pass), memory-mapped back, and cut into WAV bytes per window."""
+from __future__ import annotations
+
+import io
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from dubber.errors import InputError, ToolError
+from dubber.media.loudness import measure_output_args, parse_measurement
+from dubber.media.tool import run_ffmpeg
+from dubber.models import Loudness, MediaInfo
+
+ANALYSIS_RATE = 16000  # Hz: speech detection and the audio sent to the service
+# Audio filter: put the stream's first sample at its true time. Audio that starts late (an mkv/ts delay,
+# an mp4 edit list) is padded with silence, so every time dubber computes is on the file's timeline,
+# where players put the subtitles.
+ALIGN_TO_ZERO = "aresample=first_pts=0"
+
+
+def raw_input_args(path: Path, rate: int, sample_format: str = "s16le") -> list[str]:
+    """ffmpeg input arguments for a headerless mono file (PCM16 by default)."""
+    return ["-f", sample_format, "-ar", str(rate), "-ac", "1", "-i", str(path)]
+
+
+def extract_args(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE,
+                 measure_prefilter: str | None = None) -> list[str]:
+    """Decode the chosen audio stream once to raw mono PCM16 at ``rate`` in ``dest``; with
+    ``measure_prefilter`` (may be ""), a second output measures the original's loudness from the same
+    decode."""
+    stream = f"0:{info.audio_index}"
+    args = ["-i", str(info.path), "-f", "s16le", "-ac", "1", "-acodec", "pcm_s16le", "-af", ALIGN_TO_ZERO,
+            "-ar", str(rate), "-map", stream, str(dest)]
+    if measure_prefilter is not None:
+        args = ["-nostats", *args, "-map", stream, *measure_output_args(measure_prefilter)]
+    return args
+
+
+def extract_pcm(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE,
+                measure_prefilter: str | None = None) -> Loudness | None:
+    """Run ``extract_args``; returns the original's loudness when it was asked for and can be measured."""
+    measuring = measure_prefilter is not None
+    try:
+        log_text = run_ffmpeg(extract_args(info, dest, rate, measure_prefilter), what="decoding the audio",
+                              loglevel="info" if measuring else "error")
+    except ToolError as exc:
+        raise InputError(info.path, f"audio cannot be decoded ({exc})") from exc
+    if not measuring:
+        return None
+    try:
+        return parse_measurement(log_text)
+    except ToolError:  # an audio stream with no samples at all: nothing to measure, like silence
+        return None
+
+
+def load_pcm(path: Path) -> np.ndarray:
+    """Map raw PCM16 from disk without reading it all into memory."""
+    if path.stat().st_size < 2:
+        return np.zeros(0, dtype=np.int16)
+    return np.memmap(path, dtype="<i2", mode="r")
+
+
+def wav_bytes(pcm: np.ndarray, rate: int) -> bytes:
+    """A mono PCM16 WAV file's bytes for ``pcm`` (what one window sends)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(np.ascontiguousarray(pcm, dtype="<i2").tobytes())
+    return buffer.getvalue()

@@ -1,0 +1,165 @@
+"""The final ffmpeg pass as a pure argument list: loudness-match the dub, duck or replace the original,
+mix, and mux with the copied video, the original audio and the subtitles, in one run.
+
+Output streams, in order: the video (copied bit for bit), the dub mix (default, tagged with the target
+language), the original audio (copied when the container can hold its codec), the subtitles (soft track
+in the container's own codec). Kinds that hold a single stream (wav, mp3, flac) get the dub mix alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dubber.errors import OptionError
+from dubber.media.audio import raw_input_args
+
+ENVELOPE_RATE = 1000  # Hz: the duck envelope has one value per ms, ffmpeg resamples it to the mix's rate
+STANDARD_RATES = frozenset({8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000})
+
+_MP4_COPY = frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"})
+
+
+@dataclass(frozen=True)
+class OutputKind:
+    """What one output file type can hold, and how the dub is encoded into it."""
+
+    muxer: str
+    codec: str  # encoder of the dub mix
+    quality: tuple[str, str] | None = None  # ("-b", "160k") or ("-q", "5"); VBR where a fixed rate may not fit
+    subtitle_codec: str | None = None  # None: subtitles only as sidecar files
+    video: bool = False
+    multi_audio: bool = True  # can hold the original as a second audio stream
+    copyable: frozenset[str] | None = None  # original codecs it can hold as they are; None: any
+    rate: int | None = None  # a rate the codec requires
+    extra: tuple[str, ...] = ()
+
+    @property
+    def subtitle_sidecar(self) -> str:
+        """Which sidecar (srt or vtt) feeds the embedded track."""
+        return "vtt" if self.subtitle_codec == "webvtt" else "srt"
+
+
+_MP4 = OutputKind("mp4", "aac", ("-b", "160k"), "mov_text", video=True, copyable=_MP4_COPY, extra=("-movflags", "+faststart"))
+# Opus for Matroska: aac there carries its encoder padding into the stream's length (no edit list),
+# which would make the output ~60 ms longer than the input.
+_MKV = OutputKind("matroska", "libopus", ("-b", "128k"), "subrip", video=True, rate=48000)
+KINDS: dict[str, OutputKind] = {
+    "mp4": _MP4,
+    "m4v": _MP4,
+    "mov": OutputKind("mov", "aac", ("-b", "160k"), "mov_text", video=True, copyable=_MP4_COPY | {"pcm_s16le", "pcm_s24le"},
+                      extra=("-movflags", "+faststart")),
+    "mkv": _MKV,
+    "webm": OutputKind("webm", "libopus", ("-b", "128k"), "webvtt", video=True, copyable=frozenset({"opus", "vorbis"}),
+                       rate=48000),
+    "mka": OutputKind("matroska", "libopus", ("-b", "128k"), rate=48000),
+    "m4a": OutputKind("ipod", "aac", ("-b", "160k"), copyable=frozenset({"aac", "alac"}), extra=("-movflags", "+faststart")),
+    # libvorbis and LAME refuse bit rates their sample rate cannot carry (160k mono at 16 kHz): use VBR
+    "ogg": OutputKind("ogg", "libvorbis", ("-q", "5"), copyable=frozenset({"vorbis", "opus", "flac"})),
+    "mp3": OutputKind("mp3", "libmp3lame", ("-q", "2"), multi_audio=False),
+    "wav": OutputKind("wav", "pcm_s16le", multi_audio=False),
+    "flac": OutputKind("flac", "flac", multi_audio=False),
+}
+WEBM_VIDEO = frozenset({"vp8", "vp9", "av1"})
+
+
+def output_kind(path: Path) -> OutputKind:
+    kind = KINDS.get(path.suffix.lower().lstrip("."))
+    if kind is None:
+        raise OptionError(f"cannot write a dub as {path.suffix or 'a file without a suffix'} "
+                          f"(choose one of: {', '.join('.' + k for k in KINDS)})")
+    return kind
+
+
+def default_suffix(input_path: Path, has_video: bool) -> str:
+    """The input's own kind when dubber can write it, else Matroska, which holds any codec."""
+    suffix = input_path.suffix.lower().lstrip(".")
+    return suffix if suffix in KINDS else ("mkv" if has_video else "mka")
+
+
+@dataclass(frozen=True)
+class Track:
+    language: str  # ISO 639-2, e.g. "chi"; "und" when unknown
+    title: str
+
+
+@dataclass(frozen=True)
+class MuxSpec:
+    """Everything the final pass needs. ``envelope`` None means replace: the original is muted (it still
+    runs through the mix, so the dub track ends exactly where the original audio does)."""
+
+    input: Path
+    audio_index: int  # absolute index of the original audio stream
+    original_codec: str
+    dub_pcm: Path  # mono PCM16 at dub_rate, as long as the media
+    dub_rate: int
+    envelope: Path | None  # float32 gains at ENVELOPE_RATE
+    subtitles: Path | None  # sidecar to embed, None when the kind cannot hold subtitles
+    output: Path
+    kind: OutputKind
+    rate: int  # of the dub mix
+    stereo: bool
+    dub: Track
+    original: Track | None  # None: the original is not kept
+    subtitle: Track
+    loudnorm: str = ""  # filter applied to the dub, "" for none
+
+
+def mix_rate(kind: OutputKind, original_rate: int) -> int:
+    if kind.rate is not None:
+        return kind.rate
+    return original_rate if original_rate in STANDARD_RATES else 48000
+
+
+def build_filter_graph(spec: MuxSpec) -> str:
+    """The ``-filter_complex`` graph; its output is ``[mix]``."""
+    layout = "stereo" if spec.stereo else "mono"
+    up = ",pan=stereo|c0=c0|c1=c0" if spec.stereo else ""  # explicit: ffmpeg's default upmix is -3 dB
+    fmt = f"aformat=sample_fmts=fltp:channel_layouts={layout}"
+    dub_chain = ",".join(f for f in (spec.loudnorm, f"aresample={spec.rate}") if f)
+    # first_pts=0 pads late-starting original audio, so the mix lines up with the dub (which starts at 0)
+    parts = [f"[0:{spec.audio_index}]aresample={spec.rate}:first_pts=0,{fmt}[orig]", f"[1:a]{dub_chain}{up},{fmt}[dub]"]
+    if spec.envelope is not None:
+        parts += [f"[2:a]aresample={spec.rate}{up},{fmt}[env]", "[orig][env]amultiply[bed]"]
+    else:
+        parts.append("[orig]volume=0[bed]")
+    parts.append("[bed][dub]amix=inputs=2:duration=first:normalize=0[mix]")
+    return ";".join(parts)
+
+
+def _inputs(spec: MuxSpec) -> tuple[list[str], int | None]:
+    args = ["-i", str(spec.input), *raw_input_args(spec.dub_pcm, spec.dub_rate)]
+    count = 2
+    if spec.envelope is not None:
+        args += raw_input_args(spec.envelope, ENVELOPE_RATE, "f32le")
+        count += 1
+    if spec.subtitles is None:
+        return args, None
+    return [*args, "-i", str(spec.subtitles)], count
+
+
+def _quality(kind: OutputKind, stream: int) -> list[str]:
+    return [f"{kind.quality[0]}:a:{stream}", kind.quality[1]] if kind.quality else []
+
+
+def _tags(spec: str, track: Track, default: bool) -> list[str]:
+    return [f"-metadata:s:{spec}", f"language={track.language}", f"-metadata:s:{spec}", f"title={track.title}",
+            f"-disposition:{spec}", "default" if default else "0"]
+
+
+def build_mux_args(spec: MuxSpec) -> list[str]:
+    """ffmpeg arguments for the whole final pass (pure: tests read them without running anything)."""
+    kind = spec.kind
+    args, subtitle_input = _inputs(spec)
+    args += ["-filter_complex", build_filter_graph(spec)]
+    if kind.video:
+        args += ["-map", "0:v?", "-c:v", "copy"]
+    args += ["-map", "[mix]", "-c:a:0", kind.codec, *_quality(kind, 0)]
+    args += _tags("a:0", spec.dub, True)
+    if spec.original is not None and kind.multi_audio:
+        copy = kind.copyable is None or spec.original_codec in kind.copyable
+        args += ["-map", f"0:{spec.audio_index}", "-c:a:1", "copy" if copy else kind.codec]
+        args += [] if copy else _quality(kind, 1)
+        args += _tags("a:1", spec.original, False)
+    if subtitle_input is not None and kind.subtitle_codec is not None:
+        args += ["-map", f"{subtitle_input}:s", "-c:s", kind.subtitle_codec, *_tags("s:0", spec.subtitle, False)]
+    return [*args, *kind.extra, "-f", kind.muxer, str(spec.output)]

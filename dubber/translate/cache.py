@@ -1,0 +1,118 @@
+"""A content-addressed cache of window translations, so no window is ever paid for twice.
+
+The key is a hash of the window's audio bytes and of the backend's ``cache_identity``: everything that
+shapes the answer, decided by the backend that sends the request (the service's endpoint, the model, its
+request-schema version, languages, voice, modalities), never the API key. An answer fetched from one
+endpoint (the emulator, say) is therefore never served to a run against another (the real service). Each entry is one JSON file written to a temporary name
+and renamed, carrying a checksum of its own content: a torn or damaged entry is detected, dropped and
+fetched again. A run killed at any point keeps every window it had finished.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Mapping
+
+import platformdirs
+
+from dubber.models import Segment, TranslationResult, Usage
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+
+
+def default_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("dubber")) / "windows"
+
+
+def cache_key(wav: bytes, identity: Mapping[str, object]) -> str:
+    """sha256 over the audio and the backend's identity of the request (what shapes the answer)."""
+    digest = hashlib.sha256(wav)
+    digest.update(json.dumps(dict(identity), sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def _encode(result: TranslationResult) -> dict:
+    return {"text": result.text, "audio_rate": result.audio_rate,
+            "audio_pcm": base64.b64encode(result.audio_pcm).decode("ascii"),
+            "usage": asdict(result.usage) if result.usage else None,
+            "segments": [asdict(s) for s in result.segments]}
+
+
+def _decode(body: dict) -> TranslationResult:
+    return TranslationResult(text=body["text"], audio_pcm=base64.b64decode(body["audio_pcm"], validate=True),
+                             audio_rate=int(body["audio_rate"]), usage=Usage(**body["usage"]) if body["usage"] else None,
+                             segments=tuple(Segment(**s) for s in body["segments"]))
+
+
+def _checksum(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+class WindowCache:
+    """Translations on disk under ``folder``, two hex levels deep to keep folders small.
+
+    The cache never fails a run: an entry it cannot read is a miss, one it cannot write is skipped, and
+    either is said once per run rather than once per window.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._warned: set[str] = set()
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json"
+
+    def _warn_once(self, what: str, exc: OSError) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            log.warning("cannot %s the window cache in %s (%s); going on without it", what, self.folder,
+                        exc.strerror or exc)
+
+    def get(self, key: str) -> TranslationResult | None:
+        path = self._path(key)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # e.g. --cache-dir names a file, or a folder we may not read
+            self._warn_once("read", exc)
+            return None
+        try:
+            entry = json.loads(raw)
+            if (not isinstance(entry, dict) or entry.get("format") != FORMAT
+                    or entry.get("sha256") != _checksum(entry["body"])):
+                raise ValueError("checksum mismatch")
+            return _decode(entry["body"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("dropping a damaged cache entry %s (%s)", path.name, exc)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+            return None
+
+    def put(self, key: str, result: TranslationResult) -> None:
+        body = _encode(result)
+        entry = {"format": FORMAT, "sha256": _checksum(body), "body": body}
+        path = self._path(key)
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}.", suffix=".part", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(entry, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:  # a cache that cannot be written costs money later, not this run
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            self._warn_once("write", exc)

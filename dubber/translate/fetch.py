@@ -1,0 +1,118 @@
+"""Translating every window: at most ``jobs`` requests at once, each retried on passing faults, each
+answer kept in the window cache; results come back in window order.
+
+A window that fails fast (bad key, rejected request) stops the run at once; windows that still fail
+after their retries are named together at the end, after every other window has had its chance (and
+its answer has been cached, so a rerun pays only for the failed ones).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from dubber.backends import Backend, TranslateRequest
+from dubber.errors import BackendError, TransientError
+from dubber.models import Translation, TranslationResult, Window
+from dubber.translate.cache import WindowCache, cache_key
+from dubber.translate.retry import RetryPolicy, with_retries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    jobs: int = 4
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    cache_dir: Path | None = None  # None: no cache
+
+
+@dataclass(frozen=True)
+class FetchPlan:
+    """What to send: each window's WAV is made on demand (``wav_of``), so memory stays flat."""
+
+    windows: Sequence[Window]
+    wav_of: Callable[[Window], bytes]
+    request: TranslateRequest
+
+
+@dataclass
+class FetchStats:
+    cached: int = 0
+    fetched: int = 0
+
+
+def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: FetchOptions,
+               cache: WindowCache | None, identity: Mapping[str, object],
+               stop: threading.Event) -> tuple[Translation, bool]:
+    """One window's translation, and whether it came from the cache."""
+    wav = plan.wav_of(window)
+    key = cache_key(wav, identity)
+    hit = cache.get(key) if cache else None
+    if hit is not None:
+        return Translation(window, hit), True
+    result: TranslationResult = with_retries(
+        lambda: backend.translate(wav, plan.request, window=window.index), options.retry, stop)
+    if cache:
+        cache.put(key, result)
+    return Translation(window, result), False
+
+
+def _failure(windows: Sequence[Window], errors: dict[int, TransientError], attempts: int) -> BackendError:
+    names = ", ".join(str(i) for i in sorted(errors))
+    last = errors[max(errors)]
+    return BackendError(f"{len(errors)} of {len(windows)} windows failed after {attempts} attempts "
+                        f"(windows {names}; last error: {last.message})")
+
+
+def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
+              on_done: Callable[[Translation], None] | None = None,
+              keep: Callable[[Translation], Translation] | None = None) -> tuple[list[Translation], FetchStats]:
+    """Every window's translation, in window order. ``on_done`` sees each full answer as it arrives;
+    ``keep`` slims what is held until the end (a dub spools its speech to disk and keeps only the text),
+    so memory stays flat however long the media."""
+    cache = WindowCache(options.cache_dir) if options.cache_dir else None
+    # What the backend says shapes its answers (endpoint, model, languages, ...): the key's other half.
+    identity = backend.cache_identity(plan.request)
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="window")
+    try:
+        futures = {pool.submit(_fetch_one, backend, plan, w, options, cache, identity, stop): w
+                   for w in plan.windows}
+        done, failed, stats = _collect(futures, on_done, keep)
+    except BaseException:
+        # a window failed for good, or Ctrl-C: send nothing more; requests already under way finish
+        # (and are cached), queued windows are dropped, backoffs end at once
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    if failed:
+        raise _failure(plan.windows, failed, options.retry.attempts)
+    return [done[w.index] for w in plan.windows], stats
+
+
+def _collect(futures: dict[Future, Window], on_done: Callable[[Translation], None] | None,
+             keep: Callable[[Translation], Translation] | None) -> tuple[dict, dict, FetchStats]:
+    """Wait for every window; a fail-fast error is raised at once, transient failures are gathered."""
+    stats, done, failed = FetchStats(), {}, {}
+    pending = set(futures)
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+        for future in list(finished):
+            window, exc = futures.pop(future), future.exception()  # pop: let the answer go once used
+            if isinstance(exc, TransientError):
+                failed[window.index] = exc
+            elif exc is not None:  # fails fast: no other window can do better
+                raise exc
+            else:
+                translation, from_cache = future.result()
+                stats.cached += from_cache
+                stats.fetched += not from_cache
+                if on_done is not None:
+                    on_done(translation)
+                done[window.index] = keep(translation) if keep is not None else translation
+    return done, failed, stats

@@ -1,0 +1,89 @@
+"""The dub's timeline plan (pure): property tests and worked cases."""
+from __future__ import annotations
+
+import doctest
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dubber.dub import timeline
+from dubber.dub.timeline import Clip, FitOptions, fit_timeline
+from dubber.errors import OptionError
+
+
+@st.composite
+def timelines(draw):
+    duration = draw(st.integers(0, 120_000))
+    count = draw(st.integers(0, 25))
+    onsets = sorted(draw(st.lists(st.integers(0, duration), min_size=count, max_size=count)))
+    lengths = draw(st.lists(st.integers(0, 30_000), min_size=count, max_size=count))
+    options = FitOptions(max_speed=draw(st.floats(1.0, 2.0)), gap_ms=draw(st.integers(0, 500)))
+    return [Clip(i, o, n) for i, (o, n) in enumerate(zip(onsets, lengths))], duration, options
+
+
+@settings(max_examples=400, deadline=None)
+@given(timelines())
+def test_plan_never_overlaps_stays_anchored_and_respects_the_cap(case):
+    clips, duration, options = case
+    plan = fit_timeline(clips, duration, options)
+    by_index = {c.index: c for c in clips}
+    assert [p.index for p in plan] == [c.index for c in clips if c.length_ms > 0]
+    for p in plan:
+        clip = by_index[p.index]
+        assert p.start_ms == clip.onset_ms  # anchored: never moved by what came before
+        assert p.start_ms <= p.end_ms <= p.slot_end_ms <= duration
+        assert 1.0 <= p.speed <= options.max_speed
+        wanted = math.ceil(clip.length_ms / p.speed - 1e-9)
+        assert p.played_ms == min(wanted, p.slot_end_ms - p.start_ms)
+        assert (p.overflow_ms > 0) == (wanted > p.played_ms)
+        assert 0 <= p.overflow_ms <= clip.length_ms
+        if clip.length_ms <= p.slot_end_ms - p.start_ms:
+            assert p.speed == 1.0 and p.overflow_ms == 0  # what fits plays at natural speed
+        elif p.speed < options.max_speed:
+            assert p.overflow_ms == 0  # sped up only when needed, and then enough
+    for before, after in zip(plan, plan[1:]):
+        assert before.end_ms <= after.start_ms, "clips overlap"
+        if after.start_ms - options.gap_ms >= before.start_ms:
+            assert before.end_ms <= after.start_ms - options.gap_ms
+
+
+@settings(max_examples=200, deadline=None)
+@given(timelines())
+def test_neighbours_that_need_a_speed_up_share_one_factor(case):
+    clips, duration, options = case
+    plan = fit_timeline(clips, duration, options)
+    for before, after in zip(plan, plan[1:]):
+        if before.speed > 1.0 and after.speed > 1.0:
+            assert before.speed == after.speed
+
+
+def test_slot_borrows_the_following_silence_before_speeding_up():
+    # 2.5 s of dub for 2 s of original speech followed by 1.5 s of silence: borrowed, not sped up
+    plan = fit_timeline([Clip(0, 1000, 2500), Clip(1, 4500, 1000)], 8000)
+    assert (plan[0].start_ms, plan[0].end_ms, plan[0].speed, plan[0].slot_end_ms) == (1000, 3500, 1.0, 4400)
+
+
+def test_too_long_clip_is_capped_then_cut_and_reported():
+    plan = fit_timeline([Clip(0, 0, 5000), Clip(1, 2100, 1000)], 6000, FitOptions(max_speed=1.3))
+    first = plan[0]
+    assert first.speed == 1.3 and first.end_ms == 2000 and first.overflow_ms == 5000 - 2600
+    assert plan[1].start_ms == 2100 and plan[1].speed == 1.0
+
+
+def test_a_run_of_over_long_clips_shares_its_largest_need():
+    plan = fit_timeline([Clip(0, 0, 1100), Clip(1, 1100, 1200), Clip(2, 2200, 500)], 4000,
+                        FitOptions(gap_ms=100))
+    assert [p.speed for p in plan] == [1.2, 1.2, 1.0]
+
+
+def test_options_are_checked():
+    with pytest.raises(OptionError, match="max-speed"):
+        FitOptions(max_speed=0.9)
+    with pytest.raises(OptionError):
+        FitOptions(max_speed=2.5)
+
+
+def test_doctests():
+    assert doctest.testmod(timeline).failed == 0

@@ -1,0 +1,66 @@
+"""The final ffmpeg pass's argument list and filter graph (read, never run), and the output kinds."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dubber.errors import OptionError
+from dubber.media.mux import (ENVELOPE_RATE, KINDS, MuxSpec, Track, build_filter_graph, build_mux_args,
+                              default_suffix, mix_rate, output_kind)
+
+
+def _spec(kind: str = "mp4", **changes) -> MuxSpec:
+    values = dict(input=Path("in." + kind), audio_index=1, original_codec="aac", dub_pcm=Path("dub.pcm"),
+                  dub_rate=24000, envelope=Path("duck.f32"), subtitles=Path("subs.srt"), output=Path("out.part"),
+                  kind=KINDS[kind], rate=48000, stereo=True, dub=Track("zho", "Chinese dub"),
+                  original=Track("eng", "Original"), subtitle=Track("zho", "Chinese"), loudnorm="loudnorm=I=-20")
+    values.update(changes)
+    return MuxSpec(**values)
+
+
+def _after(args: list[str], flag: str) -> list[str]:
+    return [args[i + 1] for i, a in enumerate(args) if a == flag]
+
+
+def test_mux_args_for_mp4_copy_video_then_dub_then_original_then_subtitles():
+    args = build_mux_args(_spec())
+    assert _after(args, "-map") == ["0:v?", "[mix]", "0:1", "3:s"]
+    assert _after(args, "-c:v") == ["copy"] and _after(args, "-c:a:0") == ["aac"]
+    assert _after(args, "-c:a:1") == ["copy"] and _after(args, "-c:s") == ["mov_text"]
+    assert _after(args, "-disposition:a:0") == ["default"] and _after(args, "-disposition:a:1") == ["0"]
+    assert "language=zho" in _after(args, "-metadata:s:a:0") and "language=eng" in _after(args, "-metadata:s:a:1")
+    assert "language=zho" in _after(args, "-metadata:s:s:0")
+    assert _after(args, "-f")[-1] == "mp4" and args[-1] == "out.part"
+    assert f"-ar {ENVELOPE_RATE}" in " ".join(args)
+
+
+def test_filter_graph_ducks_with_the_envelope_or_mutes_for_replace():
+    duck = build_filter_graph(_spec())
+    assert "[orig][env]amultiply[bed]" in duck and "normalize=0" in duck and "duration=first" in duck
+    assert duck.index("loudnorm=I=-20") < duck.index("[dub]") and "pan=stereo|c0=c0|c1=c0" in duck
+    replace = _spec(envelope=None)
+    assert "[orig]volume=0[bed]" in build_filter_graph(replace) and "amultiply" not in build_filter_graph(replace)
+    assert _after(build_mux_args(replace), "-map")[-1] == "2:s"  # no envelope input: subtitles move up
+
+
+def test_kinds_that_hold_one_stream_or_no_subtitles():
+    wav = build_mux_args(_spec("wav", original_codec="pcm_s16le", subtitles=None))
+    assert _after(wav, "-map") == ["[mix]"] and _after(wav, "-c:a:0") == ["pcm_s16le"]
+    m4a = build_mux_args(_spec("m4a", subtitles=None))
+    assert _after(m4a, "-map") == ["[mix]", "0:1"] and "-c:s" not in m4a
+    webm = build_mux_args(_spec("webm", original_codec="aac", subtitles=Path("s.vtt")))
+    assert _after(webm, "-c:a:1") == ["libopus"] and _after(webm, "-c:s") == ["webvtt"]  # aac cannot go in webm
+    assert KINDS["webm"].subtitle_sidecar == "vtt" and KINDS["mkv"].subtitle_sidecar == "srt"
+    dropped = build_mux_args(_spec(original=None))
+    assert "0:1" not in _after(dropped, "-map")
+
+
+def test_output_kinds_and_rates():
+    assert output_kind(Path("a.MKV")).muxer == "matroska"
+    with pytest.raises(OptionError, match=r"\.avi"):
+        output_kind(Path("a.avi"))
+    assert default_suffix(Path("a.avi"), True) == "mkv" and default_suffix(Path("a.aiff"), False) == "mka"
+    assert mix_rate(KINDS["webm"], 16000) == 48000 and mix_rate(KINDS["mp4"], 16000) == 16000
+    assert mix_rate(KINDS["mp3"], 96000) == 48000
+

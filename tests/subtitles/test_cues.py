@@ -1,0 +1,107 @@
+"""Cue building (pure) by the style rules, and the SRT/VTT writers read back by the libraries."""
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dubber.models import Cue, Span, Translation, TranslationResult, Window
+from dubber.subtitles.cues import build_cues
+from dubber.subtitles.writers import to_srt, to_vtt
+from tests.support.cues import read_srt, read_vtt
+from tests.support.rules import rule_breaks
+
+LATIN = "The weather today is bright and clear. We will walk along the river, then eat lunch by the bridge."
+HANZI = "今天天气很好。我们去公园散步吧，然后一起吃午饭，最后回家休息一下。"
+
+
+def _translation(index, text, spans):
+    window = Window(index, spans[0].start_ms - 200, spans[-1].end_ms + 200, tuple(spans))
+    return Translation(window, TranslationResult(text=text))
+
+
+def test_each_phrase_after_a_pause_gets_a_cue_on_its_onset():
+    spans = [Span(1000, 3000), Span(3800, 6000), Span(6200, 8000)]  # pauses of 0.8 s and 0.2 s
+    cues = build_cues([_translation(0, LATIN, spans)], "en", 10000)
+    assert [c.start_ms for c in cues][:2] == [1000, 3800]
+    assert rule_breaks(cues, "en", 10000) == []
+
+
+def test_no_cue_sits_over_a_pause_of_a_second():
+    spans = [Span(0, 2500), Span(4000, 6500)]
+    cues = build_cues([_translation(0, LATIN, spans)], "en", 8000)
+    assert not any(c.start_ms < 2500 + 500 and c.end_ms > 4000 - 100 for c in cues if c.start_ms < 2500)
+    assert any(c.start_ms == 4000 for c in cues)
+
+
+def test_cjk_cues_keep_sixteen_characters_a_line():
+    cues = build_cues([_translation(0, HANZI, [Span(500, 4000), Span(4800, 7000)])], "zh", 9000)
+    assert len(cues) >= 2 and rule_breaks(cues, "zh", 9000) == []
+
+
+def test_too_much_text_extends_into_silence_then_is_cut_with_an_ellipsis():
+    text = "This translation is far longer than the little bit of speech it belongs to could ever carry."
+    roomy = build_cues([_translation(0, text, [Span(1000, 2000)])], "en", 12000)
+    assert rule_breaks(roomy, "en", 12000) == [] and "…" not in "".join(c.text for c in roomy)
+    assert roomy[-1].end_ms > 2000 + 500  # reading time taken from the silence after the speech
+    cramped = build_cues([_translation(0, text, [Span(1000, 2000)]),
+                          _translation(1, "Next.", [Span(3000, 4000)])], "en", 5000)
+    assert rule_breaks(cramped, "en", 5000) == []
+    assert cramped[0].text.endswith("…") and cramped[1].text == "Next."
+
+
+VOCABULARY = {
+    "en": st.lists(st.sampled_from("we walk along the river and then eat lunch by old bridge today , .".split()),
+                   max_size=60).map(" ".join),
+    "de": st.lists(st.sampled_from("wir gehen Donaudampfschifffahrtsgesellschaftskapitän und dann , .".split()),
+                   max_size=40).map(" ".join),
+    "zh": st.lists(st.sampled_from(list("今天天气很好我们去公园散步吧然后一起吃午饭") + ["，", "。"]),
+                   max_size=120).map("".join),
+}
+
+
+@st.composite
+def runs(draw, lang="en"):
+    t, out = draw(st.integers(0, 3000)), []
+    for i in range(draw(st.integers(0, 6))):
+        spans = []
+        for _ in range(draw(st.integers(1, 4))):
+            length = draw(st.integers(300, 6000))
+            spans.append(Span(t, t + length))
+            t += length + draw(st.integers(100, 1500))
+        out.append(_translation(i, draw(VOCABULARY[lang]), spans))
+        t += draw(st.integers(300, 5000))  # windows split at 0.7 s pauses, or at long silences
+    return out, max(1000, t + draw(st.integers(0, 3000)))  # media under 5/6 s cannot show a cue that long
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(VOCABULARY)).flatmap(lambda lang: st.tuples(st.just(lang), runs(lang))))
+def test_every_cue_obeys_the_rules(case):
+    lang, (translations, duration) = case
+    cues = build_cues(translations, lang, duration)
+    assert rule_breaks(cues, lang, duration) == []
+
+
+def test_writers_agree_and_survive_hostile_text(tmp_path):
+    cues = [Cue(0, 1500, "a --> b & <b>bold</b>"), Cue(2000, 3500, "line one\nline two"), Cue(3600, 4000, "ok")]
+    (tmp_path / "x.srt").write_text(to_srt(cues), encoding="utf-8")
+    (tmp_path / "x.vtt").write_text(to_vtt(cues), encoding="utf-8")
+    expected = [(c.start_ms, c.end_ms, c.text) for c in cues]
+    assert read_vtt(tmp_path / "x.vtt") == expected  # WebVTT escapes what it must
+    # SRT has no escapes: a model's "-->" is written "->", so no reader can take it for a timing line
+    assert read_srt(tmp_path / "x.srt") == [(0, 1500, "a -> b & <b>bold</b>"), *expected[1:]]
+
+
+def test_empty_cue_list_writes_valid_empty_files(tmp_path):
+    (tmp_path / "e.srt").write_text(to_srt([]))
+    (tmp_path / "e.vtt").write_text(to_vtt([]))
+    assert read_srt(tmp_path / "e.srt") == [] and read_vtt(tmp_path / "e.vtt") == []
+
+
+def test_backend_timestamps_are_used_when_given():
+    from dubber.models import Segment
+
+    window = Window(0, 10000, 20000, (Span(10000, 20000),))
+    result = TranslationResult(text="ignored", segments=(Segment(1000, 3000, "First part."),
+                                                         Segment(6000, 8000, "Second part.")))
+    cues = build_cues([Translation(window, result)], "en", 30000)
+    assert [(c.start_ms, c.text) for c in cues] == [(11000, "First part."), (16000, "Second part.")]

@@ -1,0 +1,83 @@
+"""Bad input gets one clear line, a non-zero exit, no traceback, no output file, and never the key."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dubber.media.tool import run_ffmpeg
+from tests.support.mediagen import compose, write_media
+
+SECRET = "sk-this-key-must-never-be-printed-1234"
+
+
+@pytest.fixture(scope="module")
+def good_mp4(tmp_path_factory) -> Path:
+    return write_media(compose([(0.5, "en06")], tail_s=0.5).pcm, tmp_path_factory.mktemp("media") / "good.mp4")
+
+
+def _video_only(path: Path) -> Path:
+    run_ffmpeg(["-f", "lavfi", "-t", "1", "-i", "testsrc2=size=64x36:rate=10", "-c:v", "libx264", str(path)],
+               what="writing a video without audio")
+    return path
+
+
+def _corrupt(path: Path, good: Path) -> Path:
+    data = good.read_bytes()
+    path.write_bytes(data[:48] + bytes(200) + data[-64:])
+    return path
+
+
+CASES = {
+    "missing": (lambda d, g: d / "nope.mp4", [], "no such file"),
+    "directory": (lambda d, g: d, [], "is a directory"),
+    "not media": (lambda d, g: (d / "notes.mp4").write_text("just text\n") and d / "notes.mp4", [], "not a media file"),
+    "empty": (lambda d, g: (d / "empty.wav").write_bytes(b"") or d / "empty.wav", [], "not a media file"),
+    "corrupt": (lambda d, g: _corrupt(d / "broken.mp4", g), [], "not a media file"),
+    "no audio": (lambda d, g: _video_only(d / "silent_film.mp4"), [], "has no audio stream"),
+    "unknown language": (lambda d, g: g, ["--to", "klingon"], "unsupported language 'klingon'"),
+    "unknown format": (lambda d, g: g, ["--format", "ass"], "unknown subtitle format"),
+    "unwritable out dir": (lambda d, g: g, ["--out-dir", "{file}/sub"], "cannot create the output folder"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input(case, tmp_path: Path, good_mp4: Path, run_dubber, dubber_env):
+    make, extra, expected = CASES[case]
+    target = make(tmp_path, good_mp4)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    extra = [a.replace("{file}", str(blocker)) for a in extra]
+    args = ["subtitles", target, *(extra if "--to" in extra else ["--to", "en", *extra])]
+    before = sorted(tmp_path.rglob("*"))
+    result = run_dubber(*args, env={**dubber_env, "DASHSCOPE_API_KEY": SECRET})
+    assert result.code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr and SECRET not in result.stderr + result.stdout
+    assert sorted(tmp_path.rglob("*")) == before, "something was written"
+
+
+def test_missing_key(tmp_path: Path, good_mp4: Path, run_dubber, dubber_env):
+    env = {k: v for k, v in dubber_env.items() if k != "DASHSCOPE_API_KEY"}
+    result = run_dubber("subtitles", good_mp4, "--to", "en", "--out-dir", tmp_path, env=env)
+    assert result.code == 2
+    assert result.stderr.strip() == "dubber: error: no API key: pass --api-key or set DASHSCOPE_API_KEY"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rejected_key(tmp_path: Path, good_mp4: Path, run_dubber, emulator):
+    result = run_dubber("subtitles", good_mp4, "--to", "en", "--out-dir", tmp_path, "--api-key", SECRET)
+    assert result.code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "401" in lines[0] and "API key" in lines[0], result.stderr
+    assert SECRET not in result.stderr + result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_model_is_one_line(tmp_path: Path, good_mp4: Path, run_dubber):
+    result = run_dubber("subtitles", good_mp4, "--to", "en", "--out-dir", tmp_path, "--model", "qwen-nope")
+    assert result.code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "404" in lines[0] and "qwen-nope" in lines[0], result.stderr
