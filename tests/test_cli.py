@@ -1,6 +1,8 @@
 """Bad input gets one clear line, a non-zero exit, no traceback, no output file, and never the key."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,15 @@ def test_unknown_model_is_one_line(tmp_path: Path, good_mp4: Path, run_dubber):
     assert result.code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "404" in lines[0] and "qwen-nope" in lines[0], result.stderr
+
+
+def test_webrtc_detector_without_its_extra_says_how_to_install_it(tmp_path: Path, good_mp4: Path, dubber_env):
+    # As on a machine where `pip install dubber` left out the [webrtc] extra: the import fails.
+    launcher = "import sys; sys.modules['webrtcvad'] = None; from dubber.cli import main; main()"
+    proc = subprocess.run([sys.executable, "-c", launcher, "subtitles", str(good_mp4), "--to", "en",
+                           "--vad", "webrtc", "--out-dir", str(tmp_path)], env=dubber_env, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'pip install "dubber[webrtc]"' in lines[0] and "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
