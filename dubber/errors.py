@@ -5,6 +5,7 @@
     ├── OptionError              an option value is wrong (unknown language, format, ...)
     ├── ToolError                ffmpeg/ffprobe is missing or failed on media it had accepted
     ├── OutputError              an output cannot be written
+    ├── EmulatorError            the emulator cannot serve (its port is taken, its host unknown)
     └── BackendError             the translation service failed for a window
         ├── AuthError            401/403: the key is missing, wrong, or for another region
         ├── RequestError         400/404: the service rejected the request; retrying will not help
@@ -42,6 +43,10 @@ class OutputError(DubberError):
         super().__init__(f"{path}: {reason}")
         self.path = Path(path)
         self.reason = reason
+
+
+class EmulatorError(DubberError):
+    pass
 
 
 class BackendError(DubberError):

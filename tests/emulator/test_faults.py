@@ -16,9 +16,9 @@ import pytest
 
 from dubber.backends.livetranslate import collect_stream as fold_stream, map_error
 from dubber.emulator import DEFAULT_KEY, Emulator, Fault, Faults
-from dubber.emulator_faults import QUOTA_MESSAGE
+from dubber.emulator.faults import QUOTA_MESSAGE
 from dubber.errors import TransientError
-from tests.test_emulator import SILENCE, SPEECH_1S5, collect_stream, http_post, request, sdk_create
+from tests.emulator.helpers import SILENCE, SPEECH_1S5, collect_stream, http_post, request, sdk_create
 
 MIXED = Faults(fail_429_every=3, fail_500_every=5, drop_stream_every=4)
 

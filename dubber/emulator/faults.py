@@ -21,7 +21,7 @@ import hashlib
 import math
 from dataclasses import dataclass, fields
 
-from dubber.emulator_request import ApiError
+from dubber.emulator.dialects import ApiError
 
 
 class Fault(enum.Enum):

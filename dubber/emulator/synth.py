@@ -1,25 +1,25 @@
-"""What the emulator answers: deterministic placeholder text and speech sized like the input's speech.
+"""Deterministic placeholder text and speech, sized like the input's speech; shared by every service.
 
-Nothing here is a translation. The point is that answers *behave* like the real model's: silence gives
-an empty answer, longer speech gives longer text and longer audio, and the same request always gives
-byte-identical text and audio so tests and benchmarks can compare runs. Everything here is pure:
-the HTTP side (``emulator``) validates requests and hands in the ids and timestamps.
+Nothing here is a translation or a transcript. The point is that answers *behave* like the real
+models': silence gives an empty answer, longer speech gives longer text and longer audio, and the same
+request always gives byte-identical text and audio so tests and benchmarks can compare runs.
+Everything here is pure: the services validate requests and pick the seed's ingredients.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
-import math
 import random
 import re
 import wave
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
 from dubber.languages import CJK
+
+__all__ = ["OUTPUT_RATE", "Audio", "decode_wav", "derive_seed", "placeholder_speech", "placeholder_text",
+           "text_pieces", "voiced_ms"]
 
 OUTPUT_RATE = 24000  # the service's speech is 24 kHz PCM16 mono
 FRAME_MS = 20
@@ -192,114 +192,3 @@ def placeholder_speech(voiced_ms: int, seed: int) -> bytes:
         signal *= 10 ** (-6 / 20) / peak
     return np.round(signal * 32767).astype("<i2").tobytes()
 
-
-def token_usage(input_ms: int, text: str, speech_bytes: int) -> dict:
-    """Token counts shaped like the service's: 25 input audio tokens a second, 12.5 output ones."""
-    prompt = math.ceil(input_ms / 40)
-    text_tokens = len(re.findall(r"[\u3000-\u9fff]|\w+|[^\w\s]", text))
-    audio_tokens = math.ceil(speech_bytes / 2 / OUTPUT_RATE * 12.5)
-    completion = text_tokens + audio_tokens
-    return {
-        "completion_tokens": completion,
-        "prompt_tokens": prompt,
-        "total_tokens": prompt + completion,
-        "completion_tokens_details": {
-            "accepted_prediction_tokens": None,
-            "audio_tokens": audio_tokens,
-            "reasoning_tokens": None,
-            "rejected_prediction_tokens": None,
-            "text_tokens": text_tokens,
-        },
-        "prompt_tokens_details": {
-            "audio_tokens": prompt,
-            "cached_tokens": None,
-            "text_tokens": 0,
-            "video_tokens": None,
-        },
-    }
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    """A validated request: only what the answer depends on."""
-
-    model: str
-    audio: Audio
-    target_lang: str
-    voice: str | None  # None: text only
-    stream: bool
-    include_usage: bool
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The placeholder translation of one request, plus the ids every chunk repeats."""
-
-    request: ChatRequest
-    text: str
-    speech: bytes
-    id: str
-    created: int
-
-    @classmethod
-    def for_request(cls, req: ChatRequest, answer_id: str, created: int, text: str | None = None) -> "Answer":
-        """Answer ``req``; the id and timestamp come from the caller so this stays pure.
-
-        ``text`` replaces the placeholder text (even for silence); the speech still follows the input.
-        """
-        seed = derive_seed(req.audio.pcm, req.target_lang, req.voice or "")
-        voiced = voiced_ms(req.audio.samples, req.audio.rate)
-        speech = placeholder_speech(voiced, seed) if req.voice is not None else b""
-        if text is None:
-            text = placeholder_text(voiced, req.target_lang, seed)
-        return cls(req, text, speech, answer_id, created)
-
-    def usage(self) -> dict:
-        return token_usage(self.request.audio.duration_ms, self.text, len(self.speech))
-
-    def completion(self) -> dict:
-        audio = None  # also when there is no speech: as in a stream, silence gives no audio at all
-        if self.speech:
-            audio = {"id": f"audio_{self.id}", "data": base64.b64encode(self.speech).decode(),
-                     "expires_at": self.created, "transcript": self.text}
-        message = {"role": "assistant", "content": self.text, "audio": audio, "reasoning_content": None,
-                   "function_call": None, "refusal": None, "tool_calls": None}
-        choice = {"index": 0, "finish_reason": "stop", "message": message, "logprobs": None}
-        return {"id": f"chatcmpl-{self.id}", "object": "chat.completion", "created": self.created,
-                "model": self.request.model, "choices": [choice], "usage": self.usage(),
-                "service_tier": None, "system_fingerprint": None}
-
-    def _chunk(self, delta: dict | None, finish: str | None = None) -> dict:
-        choices = [] if delta is None else [{"delta": delta, "finish_reason": finish, "index": 0}]
-        return {"id": f"chatcmpl-{self.id}", "choices": choices, "created": self.created,
-                "model": self.request.model, "object": "chat.completion.chunk"}
-
-    def _audio_deltas(self, delta_bytes: int) -> Iterator[dict]:
-        meta = {"expires_at": self.created, "id": f"audio_{self.id}"}
-        pieces = [self.speech[i : i + delta_bytes] for i in range(0, len(self.speech), delta_bytes)]
-        for i, piece in enumerate(pieces):
-            # Each piece is encoded on its own, with its own padding, as the service sends them.
-            yield {"content": None, "role": None,
-                   "audio": {"data": base64.b64encode(piece).decode(), **meta}}
-            if i == 0:  # the service sometimes sends an audio delta without data mid-stream
-                yield {"content": None, "role": None, "audio": dict(meta)}
-
-    def _content_chunks(self, delta_bytes: int) -> Iterator[dict]:
-        yield self._chunk({"content": "", "role": "assistant", "audio": None})
-        for piece in text_pieces(self.text, self.request.target_lang):
-            yield self._chunk({"content": piece, "role": None, "audio": None})
-        for delta in self._audio_deltas(delta_bytes):
-            yield self._chunk(delta)
-
-    def chunks(self, delta_bytes: int) -> Iterator[dict]:
-        """The streamed answer: role, text deltas, audio deltas, finish, then usage if asked."""
-        yield from self._content_chunks(delta_bytes)
-        yield self._chunk({"content": None, "role": None, "audio": None}, finish="stop")
-        if self.request.include_usage:
-            yield {**self._chunk(None), "usage": self.usage()}
-
-    def broken_chunks(self, delta_bytes: int) -> list[dict]:
-        """What a stream cut midway delivers: the role chunk and the first half of the text and audio
-        deltas; never the finish chunk, the usage or [DONE]."""
-        chunks = list(self._content_chunks(delta_bytes))
-        return chunks[: max(1, len(chunks) // 2)]

@@ -1,135 +1,18 @@
-"""The emulator over real loopback HTTP, through the real openai SDK (and urllib for the raw wire)."""
+"""qwen3-livetranslate-flash as the emulator serves it: over real loopback HTTP, through the real openai SDK
+(and urllib for the raw wire)."""
 from __future__ import annotations
 
 import base64
-import io
 import json
-import logging
 import re
-import threading
-import urllib.error
-import urllib.request
-import wave
 
 import numpy as np
 import openai
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from dubber.emulator import CHAT_PATH, DEFAULT_KEY, Emulator
-from dubber.emulator_content import placeholder_speech, placeholder_text, voiced_ms
-from dubber.languages import CJK, SUPPORTED
-
-MODEL = "qwen3-livetranslate-flash"
-RATE = 16000
-SECRET = "sk-do-not-leak-0123456789"
-
-
-# --- input audio ---------------------------------------------------------------------------------
-
-def make_wav(signal: np.ndarray, rate: int = RATE, channels: int = 1, width: int = 2) -> bytes:
-    """``signal`` in [-1, 1], shaped (n,) or (n, channels)."""
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as wav:
-        wav.setnchannels(channels)
-        wav.setsampwidth(width)
-        wav.setframerate(rate)
-        if width == 1:
-            wav.writeframes(np.round(signal * 127 + 128).astype(np.uint8).tobytes())
-        else:
-            wav.writeframes(np.round(signal * 32767).astype("<i2").tobytes())
-    return buf.getvalue()
-
-
-def speech_signal(voiced_s: float, rate: int = RATE) -> np.ndarray:
-    """0.5 s silence, ``voiced_s`` of a 200 Hz buzz with 4 Hz amplitude modulation, 0.5 s silence."""
-    t = np.arange(round(voiced_s * rate)) / rate
-    buzz = 0.5 * np.sin(2 * np.pi * 200 * t) * (0.75 + 0.25 * np.sin(2 * np.pi * 4 * t))
-    silence = np.zeros(rate // 2)
-    return np.concatenate([silence, buzz, silence])
-
-
-def data_url(wav_bytes: bytes) -> str:
-    return "data:audio/wav;base64," + base64.b64encode(wav_bytes).decode()
-
-
-SPEECH_1S5 = data_url(make_wav(speech_signal(1.5)))
-SPEECH_3S = data_url(make_wav(speech_signal(3.0)))
-SILENCE = data_url(make_wav(np.zeros(RATE)))
-SHORT = data_url(make_wav(speech_signal(0.2)))
-
-
-def request(audio: str = SHORT, target: str = "en", with_audio: bool = True, **extra) -> dict:
-    """A valid raw request body, as the HTTP API takes it."""
-    body = {
-        "model": MODEL,
-        "messages": [{"role": "user", "content": [
-            {"type": "input_audio", "input_audio": {"data": audio, "format": "wav"}}]}],
-        "translation_options": {"source_lang": "zh", "target_lang": target},
-        "stream": False,
-    }
-    if with_audio:
-        body.update(modalities=["text", "audio"], audio={"voice": "Cherry", "format": "wav"})
-    body.update(extra)
-    return body
-
-
-# --- plumbing --------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def emulator():
-    with Emulator(port=0) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def client(emulator):
-    return openai.OpenAI(api_key=DEFAULT_KEY, base_url=emulator.base_url, max_retries=0, timeout=10)
-
-
-def sdk_create(client: openai.OpenAI, body: dict):
-    """Send a raw body through ``chat.completions.create``; non-standard fields go in extra_body."""
-    standard = {k: body[k] for k in ("model", "messages", "modalities", "audio", "stream",
-                                     "stream_options") if k in body}
-    rest = {k: v for k, v in body.items() if k not in standard}
-    return client.chat.completions.create(**standard, extra_body=rest)
-
-
-def http_post(emulator: Emulator, body: bytes, key: str | None = DEFAULT_KEY, query: str = ""):
-    """POST raw bytes with urllib; return (status, headers, body bytes)."""
-    url = emulator.base_url.removesuffix("/compatible-mode/v1") + CHAT_PATH + query
-    headers = {"Content-Type": "application/json"}
-    if key is not None:
-        headers["Authorization"] = f"Bearer {key}"
-    req = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, resp.headers, resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, err.read()
-
-
-def audio_field(audio, name: str):
-    """openai 3.x types ``delta.audio``; older SDKs (and unknown shapes) leave a dict."""
-    return audio.get(name) if isinstance(audio, dict) else getattr(audio, name, None)
-
-
-def collect_stream(client: openai.OpenAI, body: dict) -> dict:
-    """Stream ``body`` and gather what a client would: text, joined PCM, the audio deltas, usage."""
-    text, pcm, deltas, finish, last = "", b"", [], [], None
-    for chunk in sdk_create(client, {**body, "stream": True, "stream_options": {"include_usage": True}}):
-        last = chunk
-        if not chunk.choices:
-            continue
-        delta = chunk.choices[0].delta
-        text += delta.content or ""
-        finish.append(chunk.choices[0].finish_reason)
-        if delta.audio is not None:
-            data = audio_field(delta.audio, "data")
-            deltas.append(data)
-            pcm += base64.b64decode(data) if data else b""  # join bytes: pieces split samples
-    return {"text": text, "pcm": pcm, "deltas": deltas, "finish": finish, "last": last}
+from dubber.languages import CJK
+from tests.emulator.helpers import (SILENCE, SPEECH_1S5, SPEECH_3S, audio_field, collect_stream, data_url, http_post,
+                                    make_wav, request, sdk_create, speech_signal)
 
 
 # --- streaming -------------------------------------------------------------------------------------
@@ -240,12 +123,6 @@ def test_full_language_names_and_stereo_44k_are_accepted(client):
     assert abs(len(result["text"].split()) - 4) <= 1 and result["pcm"]
 
 
-def test_requests_are_counted(client, emulator):
-    before = emulator.requests
-    sdk_create(client, request(with_audio=False))
-    assert emulator.requests == before + 1
-
-
 # --- errors ----------------------------------------------------------------------------------------
 
 def _mutate(path: str, value):
@@ -324,97 +201,3 @@ def test_invalid_requests_through_create_raise_readable_sdk_errors(client):
         sdk_create(client, {**request(), "audio": {"voice": "Cherry", "format": "mp3"}})
     with pytest.raises(openai.NotFoundError, match="does not exist"):
         sdk_create(client, {**request(), "model": "qwen-max"})
-
-
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b""])
-def test_bodies_that_are_not_json_objects_are_refused(emulator, raw):
-    status, _, body = http_post(emulator, raw)
-    assert status == 400 and json.loads(body)["error"]["code"] == "invalid_parameter_error"
-
-
-@pytest.mark.parametrize("key", [None, "sk-unknown", ""])
-def test_missing_or_unknown_key_is_refused(emulator, key):
-    status, _, raw = http_post(emulator, json.dumps(request()).encode(), key=key)
-    body = json.loads(raw)
-    assert status == 401 and body["error"] == {
-        "code": "invalid_api_key", "message": "Incorrect API key provided.",
-        "type": "invalid_request_error", "param": None}
-    assert re.fullmatch(r"[0-9a-f-]{36}", body["request_id"])
-
-
-def test_unknown_key_raises_authentication_error_without_the_key(emulator, caplog):
-    caplog.set_level(logging.DEBUG, logger="dubber.emulator")
-    bad = openai.OpenAI(api_key=SECRET, base_url=emulator.base_url, max_retries=0, timeout=10)
-    with pytest.raises(openai.AuthenticationError, match="Incorrect API key provided") as caught:
-        sdk_create(bad, request())
-    assert SECRET not in str(caught.value.body) and SECRET not in caught.value.response.text
-    assert "401" in caplog.text and SECRET not in caplog.text
-
-
-def test_key_never_reaches_logs_or_bodies(emulator, caplog):
-    caplog.set_level(logging.DEBUG, logger="dubber.emulator")
-    good = Emulator(port=0, keys=[SECRET]).start()
-    try:
-        for query in ("", f"?api_key={SECRET}"):
-            status, _, raw = http_post(good, json.dumps(request()).encode(), key=SECRET, query=query)
-            assert status == 200 and SECRET.encode() not in raw
-        status, _, raw = http_post(good, b"{}", key=SECRET)
-        assert status == 400 and SECRET.encode() not in raw
-    finally:
-        good.stop()
-    assert "200" in caplog.text and SECRET not in caplog.text
-
-
-def test_unknown_paths_are_404_json(emulator, client):
-    url = emulator.base_url + "/models"
-    with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(url, timeout=10)
-    assert caught.value.code == 404 and json.loads(caught.value.read())["error"]["code"] == "not_found"
-    with pytest.raises(openai.NotFoundError):
-        client.models.list()
-
-
-# --- the pure generators -------------------------------------------------------------------------
-
-@settings(max_examples=60, deadline=None)
-@given(voiced=st.integers(1, 120_000), lang=st.sampled_from(sorted(SUPPORTED)), seed=st.integers(0, 2**64 - 1))
-def test_placeholder_text_shape(voiced, lang, seed):
-    text = placeholder_text(voiced, lang, seed)
-    assert text == placeholder_text(voiced, lang, seed)
-    if lang in CJK:
-        sentences = text.split("。")[:-1]
-        assert text.endswith("。") and abs(sum(map(len, sentences)) - voiced / 250) <= 1
-        return
-    sentences = text.split(". ")
-    assert text.endswith(".") and abs(len(text.split()) - voiced / 400) <= 1
-    for sentence in sentences:
-        words = sentence.rstrip(".").split(" ")
-        assert sentence[0].isupper() and (4 <= len(words) <= 12 or len(sentences) == 1)
-
-
-@pytest.mark.parametrize("voiced", [0, 20, 1500, 7000])
-def test_placeholder_speech_length_level_and_fades(voiced):
-    pcm = placeholder_speech(voiced, seed=42)
-    assert pcm == placeholder_speech(voiced, seed=42)
-    samples = np.frombuffer(pcm, dtype="<i2")
-    assert voiced * 24 <= len(samples) <= voiced * 24 * 1.15 + 1
-    if voiced:
-        assert abs(20 * np.log10(np.abs(samples).max() / 32768) + 6) < 0.1
-        assert samples[0] == 0 and abs(int(samples[-1])) < 200
-
-
-def test_voiced_ms_counts_speech_frames_only():
-    as_int16 = lambda s: np.round(s * 32767).astype(np.int16)  # noqa: E731
-    assert voiced_ms(as_int16(speech_signal(1.5)), RATE) == 1500
-    assert voiced_ms(as_int16(speech_signal(1.5)[RATE // 2 : -RATE // 2]), RATE) == 1500  # no silence
-    assert voiced_ms(np.zeros(RATE, dtype=np.int16), RATE) == 0
-    assert voiced_ms(np.zeros(10, dtype=np.int16), RATE) == 0
-
-
-def test_serve_forever_stops_from_another_thread():
-    emu = Emulator(port=0)
-    stopper = threading.Timer(0.2, emu.stop)
-    stopper.start()
-    emu.serve_forever()  # the CLI's blocking mode: returns once stop() is called
-    stopper.join()
-    emu.stop()  # idempotent

@@ -1,0 +1,81 @@
+"""The contract between the server and the services it emulates.
+
+A service is a value (``Service``): the path it is served on, the models it answers, the dialect of its
+errors, and three steps the server runs in order: ``read`` the raw body into fields, ``check`` them into
+an accepted request (or refuse with ``ApiError``), ``answer`` that request as a ``Reply``. Only the
+HTTP plumbing lives in the server: JSON, event streams, and what a broken answer looks like are all
+built by the service (most of it with the shared ``chat`` helpers), so a new endpoint never touches
+the server.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Protocol
+
+from dubber.emulator.dialects import Dialect
+
+__all__ = ["API_PREFIX", "Accepted", "Context", "Reply", "Service", "json_bytes", "json_reply"]
+
+API_PREFIX = "/compatible-mode/v1"  # where DashScope serves its OpenAI-compatible API
+
+
+class Accepted(Protocol):
+    """What the server needs to know of any accepted request: enough for its log line."""
+
+    model: str
+    stream: bool
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an answer may depend on besides the request: fresh ids and the emulator's settings."""
+
+    answer_id: str
+    created: int  # Unix seconds
+    delta_bytes: int  # audio bytes per streamed delta
+    answer_text: str | None  # answered instead of the placeholder text; None: the placeholder
+    broken: bool = False  # the drop fault: answer only part, as a connection breaking midway would
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer as HTTP bytes; the server sends it as is, piece by piece.
+
+    ``pieces`` may be a generator (a long stream is made while it is sent), so a reply is sent once.
+    """
+
+    content_type: str
+    pieces: Iterable[bytes]  # written and flushed one at a time
+    length: int | None = None  # Content-Length; None: a stream that ends when the connection closes
+    headers: tuple[tuple[str, str], ...] = ()
+    complete: bool = True  # False: fewer bytes than ``length`` follow, then the connection closes
+
+
+@dataclass(frozen=True)
+class Service:
+    """One emulated API: registered once in ``routing.SERVICES``.
+
+    Services sharing a path must share ``read`` and ``dialect``: the path's body is read, and its early
+    errors shaped, before the body's ``model`` field says which of them the request is for.
+    """
+
+    name: str
+    path: str
+    models: frozenset[str]
+    dialect: Dialect
+    read: Callable[[bytes], Mapping[str, Any]]  # raw body -> fields (with "model"); raises ApiError
+    check: Callable[[Mapping[str, Any]], Accepted]  # fields -> a valid request; raises ApiError
+    answer: Callable[[Any, Context], Reply]  # the accepted request -> its reply
+
+
+def json_bytes(obj: dict) -> bytes:
+    """Compact JSON, non-ASCII kept as UTF-8, as the services send it."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_reply(obj: dict, headers: Mapping[str, str] | None = None, cut: bool = False) -> Reply:
+    """``obj`` as a JSON reply; ``cut``: announce its full length but send only the first half."""
+    data = json_bytes(obj)
+    return Reply("application/json", (data[: len(data) // 2] if cut else data,), length=len(data),
+                 headers=tuple((headers or {}).items()), complete=not cut)
