@@ -71,13 +71,14 @@ class Segment:
 
 @dataclass(frozen=True)
 class TranslationResult:
-    """What a backend returns for one window's audio."""
+    """What a backend returns for one window: the translation (or, transcribing, the words as spoken)."""
 
     text: str
     audio_pcm: bytes = b""  # PCM16 mono little-endian at ``audio_rate``; empty when not asked for
     audio_rate: int = 24000
     usage: Usage | None = None
     segments: tuple[Segment, ...] = ()  # when the backend times its text; empty for livetranslate
+    language: str | None = None  # the input's language as the service detected it, when it says
 
 
 @dataclass(frozen=True)

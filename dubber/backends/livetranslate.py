@@ -1,7 +1,8 @@
 """qwen3-livetranslate-flash over the OpenAI-compatible chat completions API (seed document 000).
 
-One request per window: exactly one user message holding one ``input_audio`` item whose ``data`` is a
-base64 data URL of the window's WAV; ``translation_options`` travels in ``extra_body``. Answers are
+One request per window: exactly one user message holding one item, an ``input_audio`` whose ``data`` is
+a base64 data URL of the window's WAV, or (``--input-mode video``) a ``video_url`` whose ``url`` is a data
+URL of the window's short video clip; ``translation_options`` travels in ``extra_body``. Answers are
 streamed: text deltas, then audio deltas that are raw PCM16 mono at 24 kHz with no header (even though
 ``format: wav`` is asked), each valid base64 on its own and not necessarily holding whole samples.
 """
@@ -13,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 import openai
 
-from dubber.backends import BackendConfig, TranslateRequest, endpoint_identity
+from dubber.backends import BackendConfig, BackendSpec, TranslateRequest, WindowMedia, data_url, endpoint_identity
 from dubber.backends.openai_errors import is_transport_error, map_error
 from dubber.errors import TransientError
 from dubber.models import TranslationResult, Usage
@@ -26,17 +27,21 @@ OUTPUT_RATE = 24000
 REQUEST_SCHEMA = 1
 
 
-def build_request(wav: bytes, request: TranslateRequest, model: str) -> dict[str, Any]:
+def media_item(media: WindowMedia) -> dict[str, Any]:
+    """The one content item of the user message: the window's audio, or its video clip."""
+    if media.mime.startswith("video/"):
+        return {"type": "video_url", "video_url": {"url": data_url(media)}}
+    return {"type": "input_audio", "input_audio": {"data": data_url(media), "format": media.mime.split("/")[-1]}}
+
+
+def build_request(media: WindowMedia, request: TranslateRequest, model: str) -> dict[str, Any]:
     """The keyword arguments for ``client.chat.completions.create`` (pure, so tests can read them)."""
     options = {"target_lang": request.target.code}
     if request.source is not None:
         options["source_lang"] = request.source.code
-    data_url = "data:audio/wav;base64," + base64.b64encode(wav).decode("ascii")
     kwargs: dict[str, Any] = {
         "model": model,
-        "messages": [{"role": "user", "content": [
-            {"type": "input_audio", "input_audio": {"data": data_url, "format": "wav"}},
-        ]}],
+        "messages": [{"role": "user", "content": [media_item(media)]}],
         "modalities": ["text", "audio"] if request.want_audio else ["text"],
         "stream": True,
         "stream_options": {"include_usage": True},
@@ -104,19 +109,22 @@ def collect_stream(chunks: Iterable[Any]) -> TranslationResult:
 class LiveTranslate:
     """The livetranslate backend: one streamed chat completion per window."""
 
+    context_windows = 0  # it takes no instructions, so no context: windows go concurrently
+
     def __init__(self, config: BackendConfig) -> None:
         self.config = config
         self._client = openai.OpenAI(api_key=config.api_key, base_url=config.base_url,
                                      timeout=config.timeout_s, max_retries=config.max_retries)
 
     def cache_identity(self, request: TranslateRequest) -> Mapping[str, object]:
-        return {"service": "livetranslate", "schema": REQUEST_SCHEMA,
+        return {"service": "livetranslate", "schema": REQUEST_SCHEMA, "input": self.config.input_mode,
                 "endpoint": endpoint_identity(self.config.base_url), "model": self.config.model,
                 "target": request.target.code, "source": request.source.code if request.source else None,
                 "audio": request.want_audio, "voice": request.voice if request.want_audio else None}
 
-    def translate(self, wav: bytes, request: TranslateRequest, *, window: int | None = None) -> TranslationResult:
-        kwargs = build_request(wav, request, self.config.model)
+    def translate(self, media: WindowMedia, request: TranslateRequest, *, window: int | None = None,
+                  context: tuple[str, ...] = ()) -> TranslationResult:
+        kwargs = build_request(media, request, self.config.model)
         try:
             stream = self._client.chat.completions.create(**kwargs)
             with stream:
@@ -129,3 +137,11 @@ class LiveTranslate:
             if is_transport_error(exc):  # openai 1.x/2.x: the connection broke while the stream was read
                 raise TransientError("the connection broke during the answer", window=window) from exc
             raise
+
+
+SPEC = BackendSpec(
+    name="livetranslate", family="dashscope", default_model="qwen3-livetranslate-flash", make=LiveTranslate,
+    speaks=True, input_modes=frozenset({"audio", "video"}),
+    # 49,152 input tokens at 25 audio tokens a second; a video's frames take more, but windows are far shorter
+    max_window_ms=30 * 60 * 1000, transcriber="asr",
+)

@@ -27,8 +27,8 @@ from __future__ import annotations
 from dubber.emulator.chat import CHAT_PATH
 from dubber.emulator.faults import Fault, Faults
 from dubber.emulator.livetranslate import MODELS
-from dubber.emulator.server import DEFAULT_KEY, Emulator, EmulatorConfig, EmulatorStats
-from dubber.emulator.service import API_PREFIX
+from dubber.emulator.server import DEFAULT_KEY, OPENAI_PREFIX, Emulator, EmulatorConfig, EmulatorStats
+from dubber.emulator.service import API_PREFIX, Captured
 
-__all__ = ["API_PREFIX", "CHAT_PATH", "DEFAULT_KEY", "MODELS", "Emulator", "EmulatorConfig", "EmulatorStats",
-           "Fault", "Faults"]
+__all__ = ["API_PREFIX", "CHAT_PATH", "DEFAULT_KEY", "MODELS", "OPENAI_PREFIX", "Captured", "Emulator",
+           "EmulatorConfig", "EmulatorStats", "Fault", "Faults"]

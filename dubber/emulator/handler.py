@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from dubber.emulator.dialects import ApiError
 from dubber.emulator.faults import Fault, fault_error
-from dubber.emulator.service import Accepted, Context, Reply, Service, json_reply
+from dubber.emulator.service import Accepted, Captured, Context, Reply, Service, json_reply
 
 if TYPE_CHECKING:
     from dubber.emulator.server import Server
@@ -80,6 +80,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         route = self.server.router.route(self.command, path)
         self.server.count("requests")
+        self.server.capture(Captured(self.command, path, self.headers.get("Content-Type", ""), body))
         self._authorize()
         service, fields = route.pick(body)
         req = service.check(fields)

@@ -10,6 +10,7 @@ import logging
 import socket
 import socketserver
 import threading
+from collections import deque
 from dataclasses import dataclass, field, replace
 from http.server import ThreadingHTTPServer
 from typing import Any, Iterable
@@ -17,14 +18,15 @@ from typing import Any, Iterable
 from dubber.emulator.faults import Faults
 from dubber.emulator.handler import Handler
 from dubber.emulator.routing import SERVICES, Router
-from dubber.emulator.service import API_PREFIX, Service
+from dubber.emulator.service import API_PREFIX, Captured, Service
 from dubber.errors import EmulatorError
 
-__all__ = ["DEFAULT_KEY", "Emulator", "EmulatorConfig", "EmulatorStats", "Server"]
+__all__ = ["DEFAULT_KEY", "OPENAI_PREFIX", "Emulator", "EmulatorConfig", "EmulatorStats", "Server"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_KEY = "sk-emulator"
+OPENAI_PREFIX = "/v1"  # where the OpenAI-style endpoints (/audio/*) are served
 POLL_S = 0.05  # how often the serving loop checks for stop(): bounds how long stopping takes
 
 
@@ -36,6 +38,7 @@ class EmulatorConfig:
     delta_bytes: int = 4801  # odd on purpose: audio deltas then split samples, as the service's may
     answer_text: str | None = None  # answered instead of the placeholder text; None: the placeholder
     faults: Faults = field(default_factory=Faults)
+    capture: int = 64  # how many of the latest requests to keep for ``Emulator.captured`` (0: none)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Server(ThreadingHTTPServer):
         self.config = config
         self.router = router
         self.stats = EmulatorStats()
+        self.captured: deque[Captured] = deque(maxlen=config.capture)
         self._lock = threading.Lock()
 
     def server_bind(self) -> None:
@@ -93,6 +97,11 @@ class Server(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # The default prints a traceback to stderr; only the CLI decides where output goes.
         log.exception("emulator error while serving a request")
+
+    def capture(self, request: Captured) -> None:
+        if self.config.capture:
+            with self._lock:
+                self.captured.append(request)
 
     def count(self, name: str) -> int:
         """Add one to the ``name`` counter of the stats; returns its new value."""
@@ -122,12 +131,19 @@ class Emulator:
         self._thread: threading.Thread | None = None
         self._serving = False
         bound_host, bound_port = self._server.server_address[:2]
-        self.base_url = f"http://{_host_port(bound_host, bound_port)}{API_PREFIX}"
+        self.base_url = f"http://{_host_port(bound_host, bound_port)}{API_PREFIX}"  # DashScope's services
+        self.openai_base_url = f"http://{_host_port(bound_host, bound_port)}{OPENAI_PREFIX}"  # OpenAI-style ones
 
     @property
     def stats(self) -> EmulatorStats:
         """A snapshot of the counters."""
         return self._server.stats
+
+    @property
+    def captured(self) -> list[Captured]:
+        """The latest requests received at served paths, oldest first (see ``EmulatorConfig.capture``)."""
+        with self._server._lock:
+            return list(self._server.captured)
 
     @property
     def requests(self) -> int:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from dubber.emulator.dialects import Dialect
 
-__all__ = ["API_PREFIX", "Accepted", "Context", "Reply", "Service", "json_bytes", "json_reply"]
+__all__ = ["API_PREFIX", "Accepted", "Captured", "Context", "Reply", "Service", "json_bytes", "json_reply"]
 
 API_PREFIX = "/compatible-mode/v1"  # where DashScope serves its OpenAI-compatible API
 
@@ -25,6 +25,17 @@ class Accepted(Protocol):
 
     model: str
     stream: bool
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A request as it arrived at a served path (refused ones too), so tests can check a client's wire
+    format against the document. The Authorization header is never kept."""
+
+    method: str
+    path: str
+    content_type: str
+    body: bytes
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """What every job shares: the options, and the first stages: probe → decode the audio once → find the
-speech → plan the windows → translate every window (concurrently, retried, cached)."""
+speech → plan the windows → send every window to a backend (concurrently, retried, cached)."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +9,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from dubber.backends import Backend, BackendConfig, TranslateRequest
+from dubber.backends import BackendConfig, TranslateRequest, WindowMedia, make_backend
+from dubber.errors import InputError
 from dubber.languages import Lang
 from dubber.media.audio import ANALYSIS_RATE, extract_pcm, load_pcm, wav_bytes
 from dubber.models import Loudness, MediaInfo, Span, Translation, Usage, Window
@@ -22,19 +23,35 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class BackendChoice:
+    """A service chosen by name (``dubber.backends.NAMES``) and how to reach it."""
+
+    name: str
+    config: BackendConfig
+
+
+@dataclass(frozen=True, kw_only=True)
 class JobBase:
-    """What every job shares: the input, the languages, the service, how the audio becomes windows and
-    windows become requests, and the cue rules."""
+    """What every job shares: the input, the service, how the audio becomes windows and windows become
+    requests, and the cue rules."""
 
     input: Path
-    target: Lang
-    backend_config: BackendConfig
-    source: Lang | None = None
-    backend: str = "livetranslate"
+    backend: BackendChoice
+    source: Lang | None = None  # None: the service detects it
     vad_method: str = vad.DEFAULT_METHOD
     windows: WindowOptions = field(default_factory=WindowOptions)
     cues: CueOptions = field(default_factory=CueOptions)
     fetch: FetchOptions = field(default_factory=FetchOptions)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranslateJob(JobBase):
+    """A job that translates: into ``target``, honouring a glossary where the service takes instructions;
+    with ``transcriber`` (``--bilingual``), each cue also shows the source line."""
+
+    target: Lang
+    glossary: tuple[tuple[str, str], ...] = ()
+    transcriber: BackendChoice | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,7 @@ class Analysis:
     duration_ms: int
     speech: tuple[Span, ...]
     windows: tuple[Window, ...]
+    workdir: Path  # the run's scratch folder (window clips are cut there)
     loudness: Loudness | None = None
 
 
@@ -62,7 +80,7 @@ def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOpti
     duration_ms = max(info.duration_ms, len(pcm) * 1000 // ANALYSIS_RATE)
     windows = plan_windows(speech, duration_ms, levels, vad.FRAME_MS, options)
     log.info("%s: %d ms of speech in %d windows", info.path.name, sum(s.duration_ms for s in speech), len(windows))
-    return Analysis(info, pcm, duration_ms, tuple(speech), tuple(windows), loudness)
+    return Analysis(info, pcm, duration_ms, tuple(speech), tuple(windows), workdir, loudness)
 
 
 def window_wav(pcm: np.ndarray, window: Window) -> bytes:
@@ -70,15 +88,67 @@ def window_wav(pcm: np.ndarray, window: Window) -> bytes:
     return wav_bytes(pcm[window.start_ms * per_ms:window.end_ms * per_ms], ANALYSIS_RATE)
 
 
-def translate_windows(backend: Backend, analysis: Analysis, request: TranslateRequest, *,
+def window_media(analysis: Analysis, window: Window, input_mode: str) -> WindowMedia:
+    """What ``window`` sends: its audio as WAV, or (``input_mode`` "video") a short clip of the input."""
+    if input_mode == "video":
+        from dubber.media.clip import video_clip
+
+        return WindowMedia(video_clip(analysis.info, window, analysis.workdir), "video/mp4")
+    return WindowMedia(window_wav(analysis.pcm, window), "audio/wav")
+
+
+def check_input_mode(info: MediaInfo, input_mode: str) -> None:
+    """Refuse video input for a file with no picture, before anything is paid for."""
+    if input_mode == "video" and not info.has_video:
+        raise InputError(info.path, "has no video stream: --input-mode video needs one (use audio)")
+
+
+def translate_windows(choice: BackendChoice, analysis: Analysis, request: TranslateRequest, *,
                       fetch: FetchOptions = FetchOptions(),
                       on_done: Callable[[Translation], None] | None = None,
                       keep: Callable[[Translation], Translation] | None = None) -> list[Translation]:
-    """Translate every window (concurrently, cached, retried); results in window order (see fetch_all)."""
-    plan = FetchPlan(analysis.windows, lambda w: window_wav(analysis.pcm, w), request)
+    """Send every window to ``choice`` (concurrently, cached, retried); results in window order (see
+    fetch_all). The request's task says what comes back: a translation, or the words as spoken."""
+    backend = make_backend(choice.name, choice.config)
+    mode = choice.config.input_mode
+    plan = FetchPlan(analysis.windows, lambda w: window_media(analysis, w, mode), request)
     translations, stats = fetch_all(backend, plan, fetch, on_done, keep)
     log.info("%d windows: %d from the cache, %d requested", len(translations), stats.cached, stats.fetched)
     return translations
+
+
+def transcribe_windows(choice: BackendChoice, analysis: Analysis, source: Lang | None, fetch: FetchOptions,
+                       itn: bool = True) -> list[Translation]:
+    """Every window's words as spoken, in the source language (``source``, or as the service detects it)."""
+    request = TranslateRequest(target=None, source=source, task="transcribe", itn=itn)
+    return translate_windows(choice, analysis, request, fetch=fetch)
+
+
+def detected_language(transcripts: Sequence[Translation]) -> str | None:
+    """The language most windows were detected in (by their speech), if the service said."""
+    votes: dict[str, int] = {}
+    for t in transcripts:
+        if t.result.language:
+            votes[t.result.language] = votes.get(t.result.language, 0) + t.window.duration_ms
+    return max(votes, key=votes.get) if votes else None
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The source line of each window for bilingual cues, in ``code``'s writing rules."""
+
+    texts: dict[int, str]
+    code: str | None
+    transcripts: tuple[Translation, ...]  # for their usage
+
+
+def bilingual_sources(job: TranslateJob, analysis: Analysis) -> Sources | None:
+    """With ``--bilingual``, every window transcribed by the job's transcriber; else None."""
+    if job.transcriber is None:
+        return None
+    transcripts = transcribe_windows(job.transcriber, analysis, job.source, job.fetch)
+    code = job.source.code if job.source else detected_language(transcripts)
+    return Sources({t.window.index: t.result.text for t in transcripts}, code, tuple(transcripts))
 
 
 def total_usage(translations: Sequence[Translation]) -> Usage:

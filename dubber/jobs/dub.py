@@ -8,14 +8,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from dubber.backends import TranslateRequest, make_backend
+from dubber.backends import TranslateRequest
 from dubber.dub.clips import ClipSpool
 from dubber.dub.duck import DuckOptions, duck_spans
 from dubber.dub.render import DUB_RATE, render_dub, write_envelope
 from dubber.dub.report import DubFacts, DubSummary, build_report, to_json
 from dubber.dub.timeline import FitOptions, Placement, dubbed_speech, fit_timeline
 from dubber.errors import OptionError
-from dubber.jobs.common import Analysis, JobBase, analyse, total_usage, translate_windows
+from dubber.jobs.common import (Analysis, TranslateJob, analyse, bilingual_sources, check_input_mode, total_usage,
+                                translate_windows)
 from dubber.jobs.outputs import atomic_path, guard_input, output_path, prepare_dir, write_text_atomic
 from dubber.media.audio import raw_input_args
 from dubber.media.loudness import loudnorm_filter, measure_loudness
@@ -34,8 +35,8 @@ MIXES = ("duck", "replace")
 TIMINGS = ("original", "dub")  # what the subtitles are timed to: the original speech, or the dub's
 
 
-@dataclass(frozen=True)
-class DubJob(JobBase):
+@dataclass(frozen=True, kw_only=True)
+class DubJob(TranslateJob):
     output: Path | None = None  # None: <stem>.<lang>.<ext> beside the input
     voice: str = "Cherry"
     mix: str = "duck"
@@ -108,10 +109,10 @@ def _translate(job: DubJob, analysis: Analysis, spool: ClipSpool,
         if on_done is not None:
             on_done(translation)
 
-    backend = make_backend(job.backend, job.backend_config)
-    request = TranslateRequest(target=job.target, source=job.source, want_audio=True, voice=job.voice)
+    request = TranslateRequest(target=job.target, source=job.source, want_audio=True, voice=job.voice,
+                               glossary=job.glossary)
     # Each answer's speech is spooled to disk as it arrives; only its text is held on to.
-    return translate_windows(backend, analysis, request, fetch=job.fetch, on_done=spool_it,
+    return translate_windows(job.backend, analysis, request, fetch=job.fetch, on_done=spool_it,
                              keep=lambda t: Translation(t.window, replace(t.result, audio_pcm=b"")))
 
 
@@ -201,6 +202,7 @@ def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -
     prepare_dir(outputs.media.parent)
     guard_input(list(outputs.all()), job.input)
     _check_video(kind, info, outputs.media)
+    check_input_mode(info, job.backend.config.input_mode)
     with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
         work = Path(tmp)
         # the original's loudness is measured in the one decode, as the mix will hear it
@@ -212,7 +214,9 @@ def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -
         placements = fit_timeline([s.clip for s in spool.clips.values()], analysis.duration_ms, job.fit)
         _warn_overflow(placements, job.fit.max_speed)
         timed = _timed_to_dub(translations, placements, spool) if job.timing == "dub" else translations
-        cues = build_cues(timed, job.target.code, analysis.duration_ms, job.cues)
+        sources = bilingual_sources(job, analysis)
+        cues = build_cues(timed, job.target.code, analysis.duration_ms, job.cues,
+                          sources.texts if sources else None, sources.code if sources else None)
         texts = {fmt: WRITERS[fmt](cues) for fmt in ("srt", "vtt")}
         rendered = _render(job, analysis, spool, placements, work, stretch)
         subtitles = work / f"subtitles.{kind.subtitle_sidecar}"
@@ -225,4 +229,5 @@ def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -
                      job.fit.max_speed, analysis.duration_ms, stretch, rendered.original, rendered.dub, tuple(notes))
     write_text_atomic(outputs.report, to_json(build_report(facts, translations, placements)))
     summary = DubSummary.of(len(analysis.windows), placements)
-    return DubResult(outputs, summary, total_usage(translations), tuple(notes))
+    paid = translations + list(sources.transcripts if sources else ())
+    return DubResult(outputs, summary, total_usage(paid), tuple(notes))

@@ -1,4 +1,5 @@
-"""`dubber subtitles`: probe → windows → translated text → cues → SRT / WebVTT files."""
+"""`dubber subtitles`: probe → windows → translated text (and, bilingual, the source line) → cues →
+SRT / WebVTT files."""
 from __future__ import annotations
 
 import tempfile
@@ -6,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from dubber.backends import TranslateRequest, make_backend
-from dubber.jobs.common import JobBase, analyse, total_usage, translate_windows
+from dubber.backends import TranslateRequest
+from dubber.jobs.common import (TranslateJob, analyse, bilingual_sources, check_input_mode, total_usage,
+                                translate_windows)
 from dubber.jobs.outputs import guard_input, output_path, prepare_dir, write_text_atomic
 from dubber.media.probe import probe
 from dubber.models import Translation, Usage
@@ -15,8 +17,8 @@ from dubber.subtitles.cues import build_cues
 from dubber.subtitles.writers import WRITERS
 
 
-@dataclass(frozen=True)
-class SubtitleJob(JobBase):
+@dataclass(frozen=True, kw_only=True)
+class SubtitleJob(TranslateJob):
     formats: tuple[str, ...] = ("srt", "vtt")
     out_dir: Path | None = None
 
@@ -33,16 +35,19 @@ class SubtitleReport:
 
 def run_subtitles(job: SubtitleJob, on_done: Callable[[Translation], None] | None = None) -> SubtitleReport:
     info = probe(job.input)
+    check_input_mode(info, job.backend.config.input_mode)
     outputs = [output_path(job.input, job.out_dir, job.target.code, fmt) for fmt in job.formats]
     prepare_dir(outputs[0].parent)
     guard_input(outputs, job.input)
-    backend = make_backend(job.backend, job.backend_config)
     with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
         analysis = analyse(info, Path(tmp), job.vad_method, job.windows)
-        request = TranslateRequest(target=job.target, source=job.source)
-        translations = translate_windows(backend, analysis, request, fetch=job.fetch, on_done=on_done)
-    cues = build_cues(translations, job.target.code, analysis.duration_ms, job.cues)
+        request = TranslateRequest(target=job.target, source=job.source, glossary=job.glossary)
+        translations = translate_windows(job.backend, analysis, request, fetch=job.fetch, on_done=on_done)
+        sources = bilingual_sources(job, analysis)
+    cues = build_cues(translations, job.target.code, analysis.duration_ms, job.cues,
+                      sources.texts if sources else None, sources.code if sources else None)
     for fmt, path in zip(job.formats, outputs):
         write_text_atomic(path, WRITERS[fmt](cues))
+    paid = translations + list(sources.transcripts if sources else ())
     return SubtitleReport(tuple(outputs), analysis.duration_ms, sum(s.duration_ms for s in analysis.speech),
-                          len(analysis.windows), len(cues), total_usage(translations))
+                          len(analysis.windows), len(cues), total_usage(paid))

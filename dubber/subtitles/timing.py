@@ -36,11 +36,22 @@ class TimingRules:
 
 @dataclass(frozen=True)
 class Draft:
-    """A cue before settling: where its speech starts and ends, and its text."""
+    """A cue before settling: where its speech starts and ends, and its text. ``second`` is the same
+    speech's source text in a bilingual cue (shown under the translation; reading speed ignores it)."""
 
     start_ms: int
     speech_end_ms: int
     text: str
+    second: str = ""
+
+    def joined(self, other: "Draft", start_ms: int | None = None, text: str | None = None) -> "Draft":
+        """This draft and the next one as one cue from ``start_ms`` (default: this one's start)."""
+        return Draft(self.start_ms if start_ms is None else start_ms, max(self.speech_end_ms, other.speech_end_ms),
+                     f"{self.text if text is None else text} {other.text}", _join(self.second, other.second))
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a} {b}".strip()
 
 
 def group_phrases(spans: Sequence[Span], rules: TimingRules) -> list[list[Span]]:

@@ -44,13 +44,13 @@ def _encode(result: TranslationResult) -> dict:
     return {"text": result.text, "audio_rate": result.audio_rate,
             "audio_pcm": base64.b64encode(result.audio_pcm).decode("ascii"),
             "usage": asdict(result.usage) if result.usage else None,
-            "segments": [asdict(s) for s in result.segments]}
+            "segments": [asdict(s) for s in result.segments], "language": result.language}
 
 
 def _decode(body: dict) -> TranslationResult:
     return TranslationResult(text=body["text"], audio_pcm=base64.b64decode(body["audio_pcm"], validate=True),
                              audio_rate=int(body["audio_rate"]), usage=Usage(**body["usage"]) if body["usage"] else None,
-                             segments=tuple(Segment(**s) for s in body["segments"]))
+                             segments=tuple(Segment(**s) for s in body["segments"]), language=body.get("language"))
 
 
 def _checksum(body: dict) -> str:

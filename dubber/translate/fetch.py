@@ -4,6 +4,10 @@ answer kept in the window cache; results come back in window order.
 A window that fails fast (bad key, rejected request) stops the run at once; windows that still fail
 after their retries are named together at the end, after every other window has had its chance (and
 its answer has been cached, so a rerun pays only for the failed ones).
+
+A backend that takes context (``Backend.context_windows`` > 0) gets, with each window, the texts of the
+windows before it; those windows are then sent one at a time, in order, and the context is part of each
+window's cache key (it shapes the answer).
 """
 from __future__ import annotations
 
@@ -14,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from dubber.backends import Backend, TranslateRequest
+from dubber.backends import Backend, TranslateRequest, WindowMedia
 from dubber.errors import BackendError, TransientError
-from dubber.models import Translation, TranslationResult, Window
+from dubber.models import Translation, Window
 from dubber.translate.cache import WindowCache, cache_key
 from dubber.translate.retry import RetryPolicy, with_retries
 
@@ -32,10 +36,10 @@ class FetchOptions:
 
 @dataclass(frozen=True)
 class FetchPlan:
-    """What to send: each window's WAV is made on demand (``wav_of``), so memory stays flat."""
+    """What to send: each window's media is made on demand (``media_of``), so memory stays flat."""
 
     windows: Sequence[Window]
-    wav_of: Callable[[Window], bytes]
+    media_of: Callable[[Window], WindowMedia]
     request: TranslateRequest
 
 
@@ -45,20 +49,33 @@ class FetchStats:
     fetched: int = 0
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """What every window's fetch reads: the cache, the backend's identity of the request, the stop flag,
+    and (for a backend that takes context) the texts answered so far, in window order."""
+
+    cache: WindowCache | None
+    identity: Mapping[str, object]
+    stop: threading.Event
+    history: list[str] | None
+
+
 def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: FetchOptions,
-               cache: WindowCache | None, identity: Mapping[str, object],
-               stop: threading.Event) -> tuple[Translation, bool]:
+               shared: _Shared) -> tuple[Translation, bool]:
     """One window's translation, and whether it came from the cache."""
-    wav = plan.wav_of(window)
-    key = cache_key(wav, identity)
-    hit = cache.get(key) if cache else None
-    if hit is not None:
-        return Translation(window, hit), True
-    result: TranslationResult = with_retries(
-        lambda: backend.translate(wav, plan.request, window=window.index), options.retry, stop)
-    if cache:
-        cache.put(key, result)
-    return Translation(window, result), False
+    media = plan.media_of(window)
+    context = tuple(shared.history[-backend.context_windows:]) if shared.history else ()
+    key = cache_key(media.data, {**shared.identity, "context": list(context)} if context else shared.identity)
+    result = shared.cache.get(key) if shared.cache else None
+    from_cache = result is not None
+    if result is None:
+        result = with_retries(lambda: backend.translate(media, plan.request, window=window.index, context=context),
+                              options.retry, shared.stop)
+        if shared.cache:
+            shared.cache.put(key, result)
+    if shared.history is not None and result.text:
+        shared.history.append(result.text)
+    return Translation(window, result), from_cache
 
 
 def _failure(windows: Sequence[Window], errors: dict[int, TransientError], attempts: int) -> BackendError:
@@ -74,14 +91,17 @@ def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
     """Every window's translation, in window order. ``on_done`` sees each full answer as it arrives;
     ``keep`` slims what is held until the end (a dub spools its speech to disk and keeps only the text),
     so memory stays flat however long the media."""
-    cache = WindowCache(options.cache_dir) if options.cache_dir else None
+    in_order = backend.context_windows > 0
     # What the backend says shapes its answers (endpoint, model, languages, ...): the key's other half.
-    identity = backend.cache_identity(plan.request)
-    stop = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="window")
+    shared = _Shared(WindowCache(options.cache_dir) if options.cache_dir else None,
+                     backend.cache_identity(plan.request), threading.Event(), [] if in_order else None)
+    if in_order and options.jobs > 1:
+        log.info("each window carries the ones before it as context: windows are sent one at a time")
+    stop = shared.stop
+    # One worker runs its queue in submission order: with context, each window sees the ones before it.
+    pool = ThreadPoolExecutor(max_workers=1 if in_order else max(1, options.jobs), thread_name_prefix="window")
     try:
-        futures = {pool.submit(_fetch_one, backend, plan, w, options, cache, identity, stop): w
-                   for w in plan.windows}
+        futures = {pool.submit(_fetch_one, backend, plan, w, options, shared): w for w in plan.windows}
         done, failed, stats = _collect(futures, on_done, keep)
     except BaseException:
         # a window failed for good, or Ctrl-C: send nothing more; requests already under way finish

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from dubber.backends import BackendConfig, TranslateRequest
+from dubber.backends import BackendConfig, TranslateRequest, WindowMedia
 from dubber.backends.livetranslate import LiveTranslate, audio_delta_data, build_request, collect_stream
 from dubber.errors import AuthError, RequestError, TransientError
 from dubber.languages import parse_lang
@@ -25,20 +25,20 @@ def _chunk(content=None, audio=None, finish=None, usage=None, choices=True):
 
 
 def test_request_matches_the_documented_shape():
-    wav = wav_bytes(np.zeros(160, dtype=np.int16), 16000)
+    wav = WindowMedia(wav_bytes(np.zeros(160, dtype=np.int16), 16000), "audio/wav")
     request = TranslateRequest(target=parse_lang("en"), source=parse_lang("zh-CN"), want_audio=True, voice="Ethan")
     kwargs = build_request(wav, request, "qwen3-livetranslate-flash")
     assert kwargs["messages"] == [{"role": "user", "content": [{"type": "input_audio", "input_audio": {
-        "data": "data:audio/wav;base64," + base64.b64encode(wav).decode(), "format": "wav"}}]}]
+        "data": "data:audio/wav;base64," + base64.b64encode(wav.data).decode(), "format": "wav"}}]}]
     assert kwargs["extra_body"] == {"translation_options": {"source_lang": "zh", "target_lang": "en"}}
     assert kwargs["modalities"] == ["text", "audio"] and kwargs["audio"] == {"voice": "Ethan", "format": "wav"}
     assert kwargs["stream"] is True and kwargs["stream_options"] == {"include_usage": True}
-    with wave.open(BytesIO(wav)) as parsed:
+    with wave.open(BytesIO(wav.data)) as parsed:
         assert (parsed.getframerate(), parsed.getnchannels(), parsed.getsampwidth()) == (16000, 1, 2)
 
 
 def test_text_only_request_omits_audio_and_source():
-    kwargs = build_request(b"RIFF", TranslateRequest(target=parse_lang("ja")), "m")
+    kwargs = build_request(WindowMedia(b"RIFF", "audio/wav"), TranslateRequest(target=parse_lang("ja")), "m")
     assert kwargs["modalities"] == ["text"] and "audio" not in kwargs
     assert kwargs["extra_body"] == {"translation_options": {"target_lang": "ja"}}
 
@@ -73,8 +73,9 @@ def test_stream_cut_before_finish_is_transient_and_never_half_used():
 
 
 @pytest.fixture()
-def voice_wav() -> bytes:
-    return wav_bytes(np.concatenate([np.zeros(4000, np.int16), utterance("en02"), np.zeros(4000, np.int16)]), 16000)
+def voice_wav() -> WindowMedia:
+    pcm = np.concatenate([np.zeros(4000, np.int16), utterance("en02"), np.zeros(4000, np.int16)])
+    return WindowMedia(wav_bytes(pcm, 16000), "audio/wav")
 
 
 def test_round_trip_through_the_emulator(emulator, voice_wav):

@@ -1,0 +1,45 @@
+"""The command line: parse options into a job, run it, report. Nothing else lives here.
+
+Exit codes: 0 done, 1 the run failed (bad input, service error, ...), 2 bad options, 3 no speech found
+(valid, empty outputs were written), 130 interrupted.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from dubber.cli.commands import dub, emulator, subtitles, transcribe
+from dubber.errors import DubberError, OptionError
+
+
+@click.group()
+@click.version_option(package_name="dubber")
+def cli() -> None:
+    """Translate a video's speech into subtitles and a dubbed audio track."""
+
+
+for _command in (subtitles, dub, transcribe, emulator):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    try:
+        code = cli.main(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except click.exceptions.Abort:
+        click.echo("dubber: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except OptionError as exc:
+        click.echo(f"dubber: error: {exc}", err=True)
+        sys.exit(2)
+    except DubberError as exc:
+        click.echo(f"dubber: error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("dubber: interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,210 @@
+"""Options the job commands share, parsed into the values jobs take; every check that can be made before
+anything is paid for (languages, the backend's abilities and limits, the key) is made here.
+
+The key and endpoint come from ``--api-key`` / ``--base-url``, else from the chosen backend's family:
+``DASHSCOPE_API_KEY`` / ``DUBBER_BASE_URL`` for DashScope's models, ``OPENAI_API_KEY`` /
+``OPENAI_BASE_URL`` for the OpenAI-style audio endpoints.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from dubber.backends import FAMILIES, INPUT_MODES, BackendConfig, BackendSpec, backend_spec
+from dubber.errors import OptionError
+from dubber.jobs.common import BackendChoice
+from dubber.languages import parse_lang
+from dubber.speech import vad
+from dubber.speech.windows import WindowOptions
+from dubber.subtitles.writers import WRITERS
+from dubber.translate.cache import default_dir as default_cache_dir
+from dubber.translate.fetch import FetchOptions
+from dubber.translate.glossary import load_glossary
+from dubber.translate.retry import RetryPolicy
+
+TRANSLATORS = ("livetranslate", "omni", "whisper")  # backends that translate (subtitles, dub)
+TRANSCRIBERS = ("asr", "whisper")  # backends that transcribe (transcribe)
+
+
+def formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    unknown = [f for f in chosen if f not in WRITERS]
+    if not chosen or unknown:
+        raise OptionError(f"unknown subtitle format {', '.join(unknown) or text!r} (known: {', '.join(WRITERS)})")
+    return chosen
+
+
+def _seconds(value: float) -> int:
+    if not math.isfinite(value) or not 0 <= value <= 24 * 3600:
+        raise OptionError(f"window lengths are seconds between 0 and 86400, not {value}")
+    return int(round(value * 1000))
+
+
+def _apply(command: Callable, decorators: list[Callable]) -> Callable:
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def _service_options(backends: tuple[str, ...]) -> list[Callable]:
+    defaults = WindowOptions()
+    return [
+        click.option("--backend", type=click.Choice(backends), default=backends[0], show_default=True,
+                     help="The service: see the README for which to use when."),
+        click.option("--api-key", default=None, help="API key (never printed) [default: the backend's "
+                     "environment variable: DASHSCOPE_API_KEY, or OPENAI_API_KEY for whisper]."),
+        click.option("--base-url", default=None, help="OpenAI-compatible endpoint (the emulator's URL for offline "
+                     "runs) [default: $DUBBER_BASE_URL or DashScope's; $OPENAI_BASE_URL or OpenAI's for whisper]."),
+        click.option("--model", default=None, help="Model name [default: the backend's]."),
+        click.option("--vad", "vad_method", type=click.Choice(vad.METHODS), default=vad.DEFAULT_METHOD,
+                     show_default=True, help="Speech detector used to place windows."),
+        click.option("--min-window", type=float, default=defaults.min_ms / 1000, show_default=True,
+                     help="Seconds: shorter windows are merged with a neighbour."),
+        click.option("--max-window", type=float, default=defaults.max_ms / 1000, show_default=True,
+                     help="Seconds: longer speech is split at its quietest point."),
+        click.option("--long-silence", type=float, default=defaults.long_silence_ms / 1000, show_default=True,
+                     help="Seconds: silences this long are never sent."),
+        click.option("-v", "--verbose", count=True, help="More log output (-vv for debug)."),
+    ]
+
+
+def _fetch_options() -> list[Callable]:
+    return [
+        click.option("--jobs", type=click.IntRange(1, 64), default=FetchOptions().jobs, show_default=True,
+                     help="Windows sent at once."),
+        click.option("--retries", type=click.IntRange(1, 100), default=RetryPolicy().attempts, show_default=True,
+                     help="Attempts per window on rate limits, server errors and dropped connections."),
+        click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+                     help=f"Where answered windows are kept [default: {default_cache_dir()}]."),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the window cache."),
+        click.option("--retry-wait", type=click.FloatRange(0, 60, min_open=True), default=RetryPolicy().base_s,
+                     show_default=True, metavar="S",
+                     help="Seconds: the first retry of a window waits a random time up to S, each next one up "
+                          "to twice as long (at most 60 s); a longer Retry-After from the service is honoured."),
+    ]
+
+
+def _translate_options() -> list[Callable]:
+    return [
+        click.option("--to", "target", required=True, help="Target language: en, zh-CN, English, ..."),
+        click.option("--from", "source", default=None, help="Source language (default: detected by the service)."),
+        click.option("--input-mode", type=click.Choice(INPUT_MODES), default="audio", show_default=True,
+                     help="What each window sends: its audio, or a short, scaled-down clip of the video "
+                          "(livetranslate: the model sees the picture)."),
+        click.option("--glossary", type=click.Path(path_type=Path), default=None, metavar="FILE",
+                     help="Fixed translations, one 'term → translation' a line (backends that take instructions)."),
+        click.option("--bilingual", is_flag=True,
+                     help="Show the source line under each translated line (a second request per window "
+                          "transcribes it)."),
+    ]
+
+
+@dataclass(frozen=True)
+class CommonOptions:
+    """The options every job command shares, as click parses them; field names are parameter names."""
+
+    backend: str
+    api_key: str | None
+    base_url: str | None
+    model: str | None
+    vad_method: str
+    min_window: float
+    max_window: float
+    long_silence: float
+    jobs: int
+    retries: int
+    cache_dir: Path | None
+    no_cache: bool
+    retry_wait: float
+
+    def spec(self) -> BackendSpec:
+        return backend_spec(self.backend)
+
+    def choice(self, name: str | None = None, input_mode: str = "audio") -> BackendChoice:
+        """Backend ``name`` (default: the chosen one) with its key, endpoint and model resolved."""
+        spec = backend_spec(name or self.backend)
+        family = FAMILIES[spec.family]
+        key = self.api_key or os.environ.get(family.key_env)
+        if not key:
+            raise OptionError(f"no API key: pass --api-key or set {family.key_env}")
+        url = self.base_url or os.environ.get(family.url_env) or family.default_url
+        model = (self.model if name in (None, self.backend) else None) or spec.default_model
+        return BackendChoice(spec.name, BackendConfig(api_key=key, base_url=url, model=model, input_mode=input_mode))
+
+    def fetch(self) -> FetchOptions:
+        if not math.isfinite(self.retry_wait):  # click's FloatRange lets nan through
+            raise OptionError(f"--retry-wait must be a number of seconds, not {self.retry_wait}")
+        return FetchOptions(jobs=self.jobs, retry=RetryPolicy(attempts=self.retries, base_s=self.retry_wait),
+                            cache_dir=None if self.no_cache else (self.cache_dir or default_cache_dir()))
+
+    def windows(self) -> WindowOptions:
+        return WindowOptions(min_ms=_seconds(self.min_window), max_ms=_seconds(self.max_window),
+                             long_silence_ms=_seconds(self.long_silence))
+
+    def job_fields(self, input_path: Path, input_mode: str = "audio") -> dict[str, object]:
+        """JobBase's fields."""
+        return {"input": input_path, "backend": self.choice(input_mode=input_mode), "vad_method": self.vad_method,
+                "windows": self.windows(), "fetch": self.fetch()}
+
+
+@dataclass(frozen=True)
+class TranslateOptions:
+    """The options of the commands that translate (subtitles, dub)."""
+
+    target: str
+    source: str | None
+    input_mode: str
+    glossary: Path | None
+    bilingual: bool
+
+    def job_fields(self, common: CommonOptions, input_path: Path, voice: str | None = None) -> dict[str, object]:
+        """TranslateJob's fields, checked against what the chosen backend can do."""
+        spec, target = common.spec(), parse_lang(self.target)
+        glossary = load_glossary(self.glossary) if self.glossary is not None else ()
+        windows = common.windows()
+        spec.check(target=target, voice=voice, input_mode=self.input_mode, glossary=bool(glossary),
+                   max_window_ms=windows.max_ms)
+        transcriber = None
+        if self.bilingual:
+            if spec.transcriber is None:
+                raise OptionError(f"the {spec.name} backend has no transcriber for --bilingual")
+            backend_spec(spec.transcriber).check(task="transcribe", max_window_ms=windows.max_ms)
+            transcriber = common.choice(spec.transcriber)
+        return {**common.job_fields(input_path, self.input_mode), "target": target,
+                "source": parse_lang(self.source) if self.source else None, "glossary": glossary,
+                "transcriber": transcriber}
+
+
+def _pop(cls: type, options: dict) -> object:
+    return cls(**{f.name: options.pop(f.name) for f in fields(cls)})
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="dubber: %(message)s", stream=sys.stderr)
+
+
+def job_options(backends: tuple[str, ...], translate: bool = True) -> Callable:
+    """Adds the options a job command shares; the command gets ``common`` (CommonOptions) and, when it
+    translates, ``lang`` (TranslateOptions), with its own options as keywords."""
+    def wrap(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def run(input_path: Path, verbose: int, **options):
+            setup_logging(verbose)
+            common = _pop(CommonOptions, options)
+            if translate:
+                options["lang"] = _pop(TranslateOptions, options)
+            return command(input_path, common, **options)
+
+        decorators = _service_options(backends) + _fetch_options() + (_translate_options() if translate else [])
+        return _apply(run, decorators)
+
+    return wrap
