@@ -81,8 +81,12 @@ class Service:
 
 
 def json_bytes(obj: dict) -> bytes:
-    """Compact JSON, non-ASCII kept as UTF-8, as the services send it."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact JSON, non-ASCII kept as UTF-8, as the services send it. Text UTF-8 cannot carry (a lone
+    surrogate, as a model may emit) goes as JSON's ``\\uXXXX`` escapes instead, which is still valid JSON."""
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 def json_reply(obj: dict, headers: Mapping[str, str] | None = None, cut: bool = False) -> Reply:

@@ -53,8 +53,9 @@ def write_text_atomic(path: Path, text: str) -> None:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise OutputError(path, f"cannot write ({exc.strerror})") from exc
+    finally:  # whatever went wrong (a full disk, text no encoding holds, Ctrl-C), no .part is left behind
+        Path(tmp).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,10 @@ WORD = 1
 
 _SENTENCE_END = frozenset(".!?…。！？")
 _CLAUSE_END = frozenset(",;:，、；：—")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029]")
+# Control characters, zero-width space, line/paragraph separators, and the bidi embeddings and overrides
+# (U+202A-U+202E), which flip how the rest of a cue reads; the bidi marks and isolates right-to-left text
+# needs are kept.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029\u202a-\u202e]")
 
 # Words a line may start with: breaking before them reads naturally.
 BREAK_BEFORE = {

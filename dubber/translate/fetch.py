@@ -12,15 +12,16 @@ window's cache key (it shapes the answer).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from dubber.backends import Backend, TranslateRequest, WindowMedia
 from dubber.errors import BackendError, TransientError
-from dubber.models import Translation, Window
+from dubber.models import Translation, TranslationResult, Window
 from dubber.translate.cache import WindowCache, cache_key
 from dubber.translate.retry import RetryPolicy, with_retries
 
@@ -60,6 +61,26 @@ class _Shared:
     history: list[str] | None
 
 
+# In a str every surrogate code point is a lone one: JSON's escaped pairs decode to one code point.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with what no UTF-8 file can hold (lone surrogates, which valid JSON may carry) replaced by
+    U+FFFD, so a model's text can always be written.
+
+    >>> valid_unicode("ok \\ud800 done") == "ok \\ufffd done"
+    True
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _valid(result: TranslationResult) -> TranslationResult:
+    """The service's text made writable, where it enters: every stage after this may encode it."""
+    segments = tuple(replace(s, text=valid_unicode(s.text)) for s in result.segments)
+    return replace(result, text=valid_unicode(result.text), segments=segments)
+
+
 def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: FetchOptions,
                shared: _Shared) -> tuple[Translation, bool]:
     """One window's translation, and whether it came from the cache."""
@@ -69,8 +90,9 @@ def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: Fetch
     result = shared.cache.get(key) if shared.cache else None
     from_cache = result is not None
     if result is None:
-        result = with_retries(lambda: backend.translate(media, plan.request, window=window.index, context=context),
-                              options.retry, shared.stop)
+        result = _valid(with_retries(
+            lambda: backend.translate(media, plan.request, window=window.index, context=context),
+            options.retry, shared.stop))
         if shared.cache:
             shared.cache.put(key, result)
     if shared.history is not None and result.text:

@@ -120,3 +120,30 @@ def test_cache_identity_names_the_endpoint_model_schema_and_settings_never_the_k
     differing = [other_port.cache_identity(fr), other_model.cache_identity(fr), here.cache_identity(de),
                  here.cache_identity(spoken)]
     assert all(d != identity for d in differing)
+
+
+def test_the_request_on_the_wire_matches_the_document(emulator, voice_wav):
+    """What the SDK sends, as the emulator received it: extra_body's fields land at the top level, as the
+    document's HTTP examples have them."""
+    import json
+
+    from dubber.emulator import CHAT_PATH, DEFAULT_KEY
+
+    backend = LiveTranslate(BackendConfig(api_key=DEFAULT_KEY, base_url=emulator.base_url))
+    backend.translate(voice_wav, TranslateRequest(target=parse_lang("fr"), source=parse_lang("en"),
+                                                  want_audio=True, voice="Cherry"), window=0)
+    sent = emulator.captured[-1]
+    assert (sent.method, sent.path, sent.content_type) == ("POST", CHAT_PATH, "application/json")
+    body = json.loads(sent.body)
+    assert set(body) == {"model", "messages", "modalities", "audio", "stream", "stream_options",
+                         "translation_options"}
+    assert body["model"] == "qwen3-livetranslate-flash" and body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    assert body["modalities"] == ["text", "audio"] and body["audio"] == {"voice": "Cherry", "format": "wav"}
+    assert body["translation_options"] == {"source_lang": "en", "target_lang": "fr"}
+    [message] = body["messages"]
+    [item] = message["content"]
+    assert message["role"] == "user" and item["type"] == "input_audio" and item["input_audio"]["format"] == "wav"
+    data = item["input_audio"]["data"]
+    assert data.startswith("data:audio/wav;base64,")
+    assert base64.b64decode(data.split(",", 1)[1]) == voice_wav.data

@@ -105,3 +105,35 @@ def test_backend_timestamps_are_used_when_given():
                                                          Segment(6000, 8000, "Second part.")))
     cues = build_cues([Translation(window, result)], "en", 30000)
     assert [(c.start_ms, c.text) for c in cues] == [(11000, "First part."), (16000, "Second part.")]
+
+
+def _words(text: str) -> list[str]:
+    return text.replace("\n", " ").split()
+
+
+def test_bilingual_cues_put_the_source_under_the_translation_and_lose_no_word():
+    source = "Heute ist das Wetter hell und klar. Wir gehen am Fluss entlang und essen dann an der Brücke."
+    spans = [Span(1000, 3000), Span(3800, 6000), Span(6200, 8000)]
+    cues = build_cues([_translation(0, LATIN, spans)], "en", 10000, sources={0: source}, source_code="de")
+    assert len(cues) >= 2
+    shown_translation, shown_source = [], []
+    for cue in cues:
+        lines = cue.text.split("\n")
+        first_source = next(i for i, line in enumerate(lines) if _words(line)[0] in _words(source))
+        assert first_source >= 1, f"the translation comes first: {cue.text!r}"
+        shown_translation += _words("\n".join(lines[:first_source]))
+        shown_source += _words("\n".join(lines[first_source:]))
+    assert shown_translation == _words(LATIN) and shown_source == _words(source)
+    # reading speed is the translation's: the same cue times as without the source line
+    plain = build_cues([_translation(0, LATIN, spans)], "en", 10000)
+    assert [(c.start_ms, c.end_ms) for c in cues] == [(c.start_ms, c.end_ms) for c in plain]
+
+
+def test_bilingual_source_lines_follow_their_own_language_rules():
+    spans = [Span(500, 4000), Span(4800, 7000)]
+    cues = build_cues([_translation(0, LATIN, spans)], "en", 9000, sources={0: HANZI}, source_code="zh")
+    for cue in cues:
+        hanzi_lines = [line for line in cue.text.split("\n") if any("\u4e00" <= ch <= "\u9fff" for ch in line)]
+        assert hanzi_lines and all(len(line) <= 16 for line in hanzi_lines), cue.text
+    assert "".join("".join(l for l in c.text.split("\n") if any("\u4e00" <= ch <= "\u9fff" for ch in l))
+                   for c in cues) == HANZI

@@ -231,6 +231,9 @@ HOSTILE = {
     "markup": ("We are done here, my friend. 00:00:03,000 --> 00:00:04,000 A fake cue.\n\n\n"
                "12\n00:00:01,000 --> 00:00:02,000\n\n<b>Bold</b> & <script>alert('x')</script> &amp;"),
     "controls": ("Control\x00chars\x07\x1b[31m\x7f\x85 and\u2028line\u2029breaks.\r\n \t \n\n" + "x" * 600 + "\n"),
+    # valid JSON ("\ud800") that no UTF-8 file can hold, and bidi overrides that flip what follows
+    "unicode": ("Lone \ud800 surrogate, \udfff another; \u202eevil\u202c override and \u2067isolate\u2069 kept. "
+                "Then a second sentence follows, long enough that the window's text needs a cue more."),
 }
 SHOWS = {
     "markup": {"srt": ["\n00:00:03,000 -> 00:00:04,000 A fake cue.\n", "<b>Bold</b> &"],
@@ -238,6 +241,8 @@ SHOWS = {
                        "&lt;script&gt;"]},
     "controls": {"srt": ["Control chars [31m and line breaks.", "\n" + "x" * 42 + "\n"],
                  "vtt": ["Control chars [31m and line breaks.", "\n" + "x" * 42 + "\n"]},
+    "unicode": {fmt: ["Lone \ufffd surrogate, \ufffd another;", "evil override", "\u2067isolate\u2069 kept."]
+                for fmt in ("srt", "vtt")},
 }
 
 
@@ -263,9 +268,10 @@ def test_hostile_model_text_cannot_break_the_files(kind, talk, tmp_path, cache_h
     assert ffmpeg_cue_count(paths["srt"]) == reported
     for _, _, text in from_srt + from_vtt:
         assert text.strip() and "\n\n" not in text
-        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]", text), repr(text)
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e]", text), repr(text)
+    assert not list(tmp_path.glob(".*.part")), "a temporary file was left beside the outputs"
     for fmt, path in paths.items():
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_bytes().decode("utf-8")  # strict: valid UTF-8
         # The only lines that hold "-->" (or look like timings, for SRT readers) are the cues' own.
         assert sum("-->" in line for line in raw.splitlines()) == reported, fmt
         assert sum(bool(TIMING_LINE.match(line)) for line in raw.splitlines()) == reported, fmt
