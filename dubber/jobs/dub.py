@@ -17,7 +17,7 @@ from dubber.dub.timeline import FitOptions, Placement, dubbed_speech, fit_timeli
 from dubber.errors import OptionError
 from dubber.jobs.common import (Analysis, TranslateJob, analyse, bilingual_sources, check_input_mode, total_usage,
                                 translate_windows)
-from dubber.jobs.outputs import atomic_path, guard_input, output_path, prepare_dir, write_text_atomic
+from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.audio import raw_input_args
 from dubber.media.loudness import loudnorm_filter, measure_loudness
 from dubber.media.mux import (WEBM_VIDEO, MuxSpec, OutputKind, Track, build_mux_args, default_suffix, mix_rate,
@@ -175,7 +175,7 @@ def _notes(job: DubJob, info: MediaInfo, kind: OutputKind, outputs: DubOutputs, 
 
 
 def _mux(job: DubJob, info: MediaInfo, kind: OutputKind, outputs: DubOutputs, rendered: _Rendered,
-         subtitles: Path | None) -> None:
+         subtitles: Path | None, dest: Path) -> None:
     stereo = _layout(info) == "stereo"
     dub, original, subtitle = _tracks(job, info)
     target = rendered.original.integrated if rendered.original is not None else None
@@ -184,8 +184,7 @@ def _mux(job: DubJob, info: MediaInfo, kind: OutputKind, outputs: DubOutputs, re
                    subtitles=subtitles if kind.subtitle_codec else None, output=outputs.media, kind=kind,
                    rate=mix_rate(kind, info.sample_rate), stereo=stereo, dub=dub, original=original,
                    subtitle=subtitle, loudnorm=loudnorm_filter(rendered.dub, target))
-    with atomic_path(outputs.media) as part:
-        run_ffmpeg(build_mux_args(replace(spec, output=part)), what=f"writing {outputs.media.name}")
+    run_ffmpeg(build_mux_args(replace(spec, output=dest)), what=f"writing {outputs.media.name}")
 
 
 def _warn_overflow(placements: Sequence[Placement], max_speed: float) -> None:
@@ -203,7 +202,8 @@ def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -
     guard_input(list(outputs.all()), job.input)
     _check_video(kind, info, outputs.media)
     check_input_mode(info, job.backend.config.input_mode)
-    with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
+    # Every file of the run is written under a temporary name and put in place together at the end.
+    with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
         work = Path(tmp)
         # the original's loudness is measured in the one decode, as the mix will hear it
         analysis = analyse(info, work, job.vad_method, job.windows,
@@ -221,13 +221,15 @@ def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -
         rendered = _render(job, analysis, spool, placements, work, stretch)
         subtitles = work / f"subtitles.{kind.subtitle_sidecar}"
         subtitles.write_text(texts[kind.subtitle_sidecar], encoding="utf-8")
-        _mux(job, info, kind, outputs, rendered, subtitles if cues else None)
-    write_text_atomic(outputs.srt, texts["srt"])
-    write_text_atomic(outputs.vtt, texts["vtt"])
-    notes = _notes(job, info, kind, outputs, bool(cues))
-    facts = DubFacts(job.input, outputs.media, (outputs.srt, outputs.vtt), job.target.code, job.voice, job.mix,
-                     job.fit.max_speed, analysis.duration_ms, stretch, rendered.original, rendered.dub, tuple(notes))
-    write_text_atomic(outputs.report, to_json(build_report(facts, translations, placements)))
+        _mux(job, info, kind, outputs, rendered, subtitles if cues else None, files.part(outputs.media))
+        notes = _notes(job, info, kind, outputs, bool(cues))
+        facts = DubFacts(job.input, outputs.media, (outputs.srt, outputs.vtt), job.target.code, job.voice, job.mix,
+                         job.fit.max_speed, analysis.duration_ms, stretch, rendered.original, rendered.dub,
+                         tuple(notes))
+        files.write_text(outputs.srt, texts["srt"])
+        files.write_text(outputs.vtt, texts["vtt"])
+        files.write_text(outputs.report, to_json(build_report(facts, translations, placements)))
+        files.commit()
     summary = DubSummary.of(len(analysis.windows), placements)
     paid = translations + list(sources.transcripts if sources else ())
     return DubResult(outputs, summary, total_usage(paid), tuple(notes))

@@ -1,11 +1,11 @@
-"""Where outputs go, and writing them so that a failed run never leaves a half-written file."""
+"""Where outputs go, and writing them as a set: a failed run never leaves a half-written file, nor new
+files beside old ones."""
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
 
 from dubber.errors import OutputError
 
@@ -29,10 +29,13 @@ def prepare_dir(folder: Path) -> None:
 
 
 def guard_input(outputs: list[Path], input_path: Path) -> None:
+    """Refuse, before anything is paid for, outputs that would replace the input or a folder."""
     resolved = input_path.resolve()
     for path in outputs:
         if path.resolve() == resolved:
             raise OutputError(path, "output would overwrite the input")
+        if path.is_dir():
+            raise OutputError(path, "is a folder: cannot write the output there")
 
 
 def _umask() -> int:
@@ -41,38 +44,106 @@ def _umask() -> int:
     return mask
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write UTF-8 ``text`` to a temporary file beside ``path``, then rename it into place."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(path, f"cannot write ({exc.strerror})") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(path, f"cannot write ({exc.strerror})") from exc
-    finally:  # whatever went wrong (a full disk, text no encoding holds, Ctrl-C), no .part is left behind
-        Path(tmp).unlink(missing_ok=True)
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
 
 
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` for a tool (ffmpeg) to write; renamed into place only when the block
-    succeeds, and removed whatever happens."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(path, f"cannot write ({exc.strerror})") from exc
-    os.close(fd)
-    try:
-        yield Path(tmp)
+def _fsync_dir(folder: Path) -> None:
+    """Make renames in ``folder`` durable (POSIX; where a folder cannot be opened, nothing to do)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
         try:
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, path)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class OutputSet:
+    """A run's files, written under temporary names beside their final ones and put in place together.
+
+    Every file is written to a ``.part`` beside its final name (``write_text``, or ``part`` for a tool such
+    as ffmpeg to write). ``commit`` fsyncs them, then renames each into place, keeping a hard-linked backup
+    of the file it replaces; if any rename fails, every file already replaced is restored from its backup.
+    Leaving the block without ``commit`` (an error, Ctrl-C) removes every part: the previous set of files
+    stays as it was, whole. A final name that cannot be replaced (a folder) is refused before any rename.
+    """
+
+    def __init__(self, _rename=os.replace) -> None:
+        self._parts: dict[Path, Path] = {}  # final -> part
+        self._rename = _rename  # the one step a test may make fail, to check the rollback
+
+    def __enter__(self) -> "OutputSet":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for part in self._parts.values():
+            part.unlink(missing_ok=True)
+
+    def part(self, path: Path) -> Path:
+        """A new temporary path beside ``path``, to be renamed to it at ``commit``."""
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
         except OSError as exc:
             raise OutputError(path, f"cannot write ({exc.strerror})") from exc
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        os.close(fd)
+        self._parts[path] = Path(tmp)
+        return Path(tmp)
+
+    def write_text(self, path: Path, text: str) -> None:
+        """``text`` as UTF-8 with Unix line ends, to become ``path`` at ``commit``."""
+        part = self.part(path)
+        try:
+            with open(part, "w", encoding="utf-8", newline="\n") as out:
+                out.write(text)
+        except OSError as exc:
+            raise OutputError(path, f"cannot write ({exc.strerror})") from exc
+
+    def commit(self) -> None:
+        """Put every file in place, or none (see the class)."""
+        for final in self._parts:
+            if final.is_dir():
+                raise OutputError(final, "is a folder: cannot write the output there")
+        try:
+            for final, part in self._parts.items():
+                os.chmod(part, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+                _fsync_file(part)
+        except OSError as exc:
+            raise OutputError(final, f"cannot write ({exc.strerror})") from exc
+        backups = self._swap_in()
+        for backup in backups.values():
+            backup.unlink(missing_ok=True)
+        for folder in {final.parent for final in self._parts}:
+            _fsync_dir(folder)
+        self._parts.clear()
+
+    def _swap_in(self) -> dict[Path, Path]:
+        """Rename every part into place; on a failure, restore what was replaced and raise."""
+        backups: dict[Path, Path] = {}
+        done: list[Path] = []
+        final = None
+        try:
+            for final, part in self._parts.items():
+                if final.exists():
+                    backups[final] = final.with_name(f".{final.name}.{os.getpid()}.old")
+                    backups[final].unlink(missing_ok=True)
+                    os.link(final, backups[final])
+                self._rename(part, final)
+                done.append(final)
+        except OSError as exc:
+            for replaced in reversed(done):
+                if replaced in backups:
+                    os.replace(backups.pop(replaced), replaced)
+                else:
+                    replaced.unlink(missing_ok=True)
+            for backup in backups.values():
+                backup.unlink(missing_ok=True)
+            raise OutputError(final, f"cannot write ({exc.strerror}); the previous files were kept") from exc
+        return backups
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 ``text`` to a temporary file beside ``path``, then rename it into place (a set of one)."""
+    with OutputSet() as outputs:
+        outputs.write_text(path, text)
+        outputs.commit()

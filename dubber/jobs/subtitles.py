@@ -10,7 +10,7 @@ from typing import Callable
 from dubber.backends import TranslateRequest
 from dubber.jobs.common import (TranslateJob, analyse, bilingual_sources, check_input_mode, total_usage,
                                 translate_windows)
-from dubber.jobs.outputs import guard_input, output_path, prepare_dir, write_text_atomic
+from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.probe import probe
 from dubber.models import Translation, Usage
 from dubber.subtitles.cues import build_cues
@@ -46,8 +46,10 @@ def run_subtitles(job: SubtitleJob, on_done: Callable[[Translation], None] | Non
         sources = bilingual_sources(job, analysis)
     cues = build_cues(translations, job.target.code, analysis.duration_ms, job.cues,
                       sources.texts if sources else None, sources.code if sources else None)
-    for fmt, path in zip(job.formats, outputs):
-        write_text_atomic(path, WRITERS[fmt](cues))
+    with OutputSet() as files:
+        for fmt, path in zip(job.formats, outputs):
+            files.write_text(path, WRITERS[fmt](cues))
+        files.commit()
     paid = translations + list(sources.transcripts if sources else ())
     return SubtitleReport(tuple(outputs), analysis.duration_ms, sum(s.duration_ms for s in analysis.speech),
                           len(analysis.windows), len(cues), total_usage(paid))

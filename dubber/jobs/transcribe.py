@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dubber.jobs.common import JobBase, analyse, detected_language, total_usage, transcribe_windows
-from dubber.jobs.outputs import guard_input, output_path, prepare_dir, write_text_atomic
+from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.probe import probe
 from dubber.models import Usage
 from dubber.subtitles.cues import build_cues
@@ -50,7 +50,9 @@ def run_transcribe(job: TranscribeJob) -> TranscribeReport:
     outputs = [output_path(job.input, job.out_dir, code, fmt) for fmt in job.formats]
     guard_input(outputs, job.input)
     cues = build_cues(transcripts, code, analysis.duration_ms, job.cues)
-    for fmt, path in zip(job.formats, outputs):
-        write_text_atomic(path, WRITERS[fmt](cues))
+    with OutputSet() as files:
+        for fmt, path in zip(job.formats, outputs):
+            files.write_text(path, WRITERS[fmt](cues))
+        files.commit()
     return TranscribeReport(tuple(outputs), language, job.source is None, len(analysis.windows), len(cues),
                             total_usage(transcripts))

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from dubber.emulator import Emulator, Faults
 from dubber.languages import parse_lang
 from dubber.media.loudness import measure_loudness
 from dubber.media.tool import ffmpeg_exe
@@ -242,3 +246,40 @@ def test_timing_dub_puts_cues_on_the_dubbed_speech(tmp_path: Path, scene, run_du
         assert covered_ms(cues, w["dub_start_ms"], w["dub_end_ms"]) >= 0.8 * (w["dub_end_ms"] - w["dub_start_ms"])
     for start, end, text in cues:  # and no cue is up where no dub speaks, beyond its half-second linger
         assert any(w["dub_start_ms"] - 83 <= start and end <= w["slot_end_ms"] + 500 + 83 for w in placed), text
+
+
+def test_a_failed_rerun_leaves_the_previous_set_whole(tmp_path: Path, scene, run_dubber, dubber_env):
+    """Media, sidecars and report are put in place together: a run that fails at the end (here a folder
+    appears where the report goes while the run waits on the service) keeps the last good set whole,
+    rather than new media beside old sidecars."""
+    video = write_media(scene.pcm, tmp_path / "talk.mp4")
+    first = run_dubber("dub", video, "--to", "zh")
+    assert first.code == 0, first.stderr
+    names = ["talk.zh.mp4", "talk.zh.srt", "talk.zh.vtt"]
+    before = {name: (tmp_path / name).read_bytes() for name in names}
+    report = tmp_path / "talk.zh.dub.json"
+    with Emulator(faults=Faults(latency=0.5)) as slow:
+        env = {**dubber_env, "DUBBER_BASE_URL": slow.base_url}
+        proc = subprocess.Popen([sys.executable, "-m", "dubber", "dub", str(video), "--to", "zh", "--mix", "replace"],
+                                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        deadline = time.monotonic() + 30
+        while slow.requests < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        report.unlink()
+        report.mkdir()
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "is a folder" in stderr and "Traceback" not in stderr, stderr
+    assert {name: (tmp_path / name).read_bytes() for name in names} == before
+    assert sorted(os.listdir(tmp_path)) == sorted(["talk.mp4", "talk.zh.dub.json", *names])
+
+
+def test_a_folder_at_an_output_name_is_refused_before_paying(tmp_path: Path, scene, run_dubber, emulator):
+    video = write_media(scene.pcm[:32000], tmp_path / "talk.mp4")
+    (tmp_path / "talk.zh.vtt").mkdir()
+    sent = emulator.requests
+    result = run_dubber("dub", video, "--to", "zh")
+    assert result.code == 1 and emulator.requests == sent
+    assert result.stderr.strip().splitlines() == [f"dubber: error: {tmp_path / 'talk.zh.vtt'}: is a folder: "
+                                                  "cannot write the output there"]
+    assert sorted(os.listdir(tmp_path)) == ["talk.mp4", "talk.zh.vtt"]
