@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from dubber.cli.commands import dub, emulator, subtitles, transcribe
+from dubber.cli.commands import cache, dub, emulator, subtitles, transcribe
 from dubber.errors import DubberError, OptionError
 
 
@@ -19,7 +19,7 @@ def cli() -> None:
     """Translate a video's speech into subtitles and a dubbed audio track."""
 
 
-for _command in (subtitles, dub, transcribe, emulator):
+for _command in (subtitles, dub, transcribe, cache, emulator):
     cli.add_command(_command)
 
 

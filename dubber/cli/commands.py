@@ -7,12 +7,14 @@ from pathlib import Path
 
 import click
 
-from dubber.cli.options import TRANSCRIBERS, TRANSLATORS, CommonOptions, TranslateOptions, formats, job_options
+from dubber.cli.options import (TRANSCRIBERS, TRANSLATORS, CommonOptions, TranslateOptions, formats, human_size,
+                                job_options)
 from dubber.dub.timeline import FitOptions
 from dubber.jobs.dub import MIXES, TIMINGS, DubJob, run_dub
 from dubber.jobs.subtitles import SubtitleJob, run_subtitles
 from dubber.jobs.transcribe import TranscribeJob, run_transcribe
 from dubber.languages import parse_lang
+from dubber.translate import cache as window_cache
 
 NO_SPEECH = 3  # exit code: the input has no speech; the outputs are valid but empty
 _INPUT = click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
@@ -159,3 +161,34 @@ def emulator(host: str, port: int, keys: tuple[str, ...], answer_text: str | Non
         server.serve_forever()
     except KeyboardInterrupt:
         server.stop()
+
+
+_CACHE_DIR = click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+                          help=f"The cache folder [default: {window_cache.default_dir()}].")
+
+
+@click.group()
+def cache() -> None:
+    """Inspect or empty the window cache (answers kept so no window is paid for twice)."""
+
+
+@cache.command("info")
+@_CACHE_DIR
+def cache_info(cache_dir: Path | None) -> None:
+    """Where the cache is, how much it holds, and how much it may hold."""
+    folder = cache_dir or window_cache.default_dir()
+    found = window_cache.stats(folder)
+    click.echo(f"location: {folder}")
+    click.echo(f"entries: {found.entries} ({human_size(found.bytes)})")
+    click.echo(f"limit: {human_size(window_cache.DEFAULT_MAX_BYTES)} by default (--cache-max on each run)")
+    if found.stale_parts:
+        click.echo(f"stale partial files: {found.stale_parts} (removed by the next run)")
+
+
+@cache.command("clear")
+@_CACHE_DIR
+def cache_clear(cache_dir: Path | None) -> None:
+    """Remove every cached answer: the next runs pay for every window again."""
+    folder = cache_dir or window_cache.default_dir()
+    removed = window_cache.clear(folder)
+    click.echo(f"removed {removed} files from {folder}")

@@ -11,6 +11,7 @@ import functools
 import logging
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -25,6 +26,7 @@ from dubber.languages import parse_lang
 from dubber.speech import vad
 from dubber.speech.windows import WindowOptions
 from dubber.subtitles.writers import WRITERS
+from dubber.translate.cache import DEFAULT_MAX_BYTES
 from dubber.translate.cache import default_dir as default_cache_dir
 from dubber.translate.fetch import FetchOptions
 from dubber.translate.glossary import load_glossary
@@ -40,6 +42,33 @@ def formats(text: str) -> tuple[str, ...]:
     if not chosen or unknown:
         raise OptionError(f"unknown subtitle format {', '.join(unknown) or text!r} (known: {', '.join(WRITERS)})")
     return chosen
+
+
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``2G``, ``500M``, ``1.5GiB``, ``750000`` (units are powers of 1024).
+
+    >>> parse_size("2G"), parse_size("512 MiB"), parse_size("1000")
+    (2147483648, 536870912, 1000)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if not match or float(match.group(1)) <= 0:
+        raise OptionError(f"--cache-max takes a size such as 2G or 500M, not {text!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+def human_size(count: int) -> str:
+    """``count`` bytes for a reader (powers of 1024).
+
+    >>> human_size(2147483648), human_size(1536), human_size(12)
+    ('2.0 GiB', '1.5 KiB', '12 B')
+    """
+    for unit, size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} B"
 
 
 def _seconds(value: float) -> int:
@@ -85,6 +114,9 @@ def _fetch_options() -> list[Callable]:
         click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
                      help=f"Where answered windows are kept [default: {default_cache_dir()}]."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the window cache."),
+        click.option("--cache-max", default=human_size(DEFAULT_MAX_BYTES).replace(".0 GiB", "G"), show_default=True,
+                     metavar="SIZE", help="Largest the window cache may grow (e.g. 500M, 10G); the least recently "
+                     "used answers go first."),
         click.option("--retry-wait", type=click.FloatRange(0, 60, min_open=True), default=RetryPolicy().base_s,
                      show_default=True, metavar="S",
                      help="Seconds: the first retry of a window waits a random time up to S, each next one up "
@@ -123,6 +155,7 @@ class CommonOptions:
     retries: int
     cache_dir: Path | None
     no_cache: bool
+    cache_max: str
     retry_wait: float
 
     def spec(self) -> BackendSpec:
@@ -143,7 +176,8 @@ class CommonOptions:
         if not math.isfinite(self.retry_wait):  # click's FloatRange lets nan through
             raise OptionError(f"--retry-wait must be a number of seconds, not {self.retry_wait}")
         return FetchOptions(jobs=self.jobs, retry=RetryPolicy(attempts=self.retries, base_s=self.retry_wait),
-                            cache_dir=None if self.no_cache else (self.cache_dir or default_cache_dir()))
+                            cache_dir=None if self.no_cache else (self.cache_dir or default_cache_dir()),
+                            cache_max_bytes=parse_size(self.cache_max))
 
     def windows(self) -> WindowOptions:
         return WindowOptions(min_ms=_seconds(self.min_window), max_ms=_seconds(self.max_window),

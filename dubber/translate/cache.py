@@ -6,6 +6,10 @@ request-schema version, languages, voice, modalities), never the API key. An ans
 endpoint (the emulator, say) is therefore never served to a run against another (the real service). Each entry is one JSON file written to a temporary name
 and renamed, carrying a checksum of its own content: a torn or damaged entry is detected, dropped and
 fetched again. A run killed at any point keeps every window it had finished.
+
+The cache is bounded (``DEFAULT_MAX_BYTES``, ``--cache-max``): a hit marks its entry as used (its mtime),
+and each run, at its start and end, removes the least recently used entries until the folder fits, and
+the ``.part`` files runs that were killed left behind (older than ``STALE_PART_S``).
 """
 from __future__ import annotations
 
@@ -16,9 +20,10 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import asdict
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import platformdirs
 
@@ -27,6 +32,8 @@ from dubber.models import Segment, TranslationResult, Usage
 log = logging.getLogger(__name__)
 
 FORMAT = 1
+DEFAULT_MAX_BYTES = 2 * 1024**3  # 2 GiB: about nine hours of dubbed speech, or thousands of hours of text
+STALE_PART_S = 3600.0  # no live run takes this long to write one entry: an older .part is a killed run's
 
 
 def default_dir() -> Path:
@@ -64,9 +71,21 @@ class WindowCache:
     either is said once per run rather than once per window.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.folder = folder
+        self.max_bytes = max_bytes
         self._warned: set[str] = set()
+
+    def tidy(self) -> None:
+        """Remove stale ``.part`` files and the least recently used entries over the size cap."""
+        try:
+            removed, parts = prune(self.folder, self.max_bytes)
+        except OSError as exc:
+            self._warn_once("tidy", exc)
+            return
+        if removed or parts:
+            log.info("window cache: removed %d least recently used entries and %d stale partial files",
+                     removed, parts)
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
@@ -91,12 +110,15 @@ class WindowCache:
             if (not isinstance(entry, dict) or entry.get("format") != FORMAT
                     or entry.get("sha256") != _checksum(entry["body"])):
                 raise ValueError("checksum mismatch")
-            return _decode(entry["body"])
+            result = _decode(entry["body"])
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("dropping a damaged cache entry %s (%s)", path.name, exc)
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
             return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used now: the last to be evicted
+        return result
 
     def put(self, key: str, result: TranslationResult) -> None:
         body = _encode(result)
@@ -116,3 +138,64 @@ class WindowCache:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
             self._warn_once("write", exc)
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """What a cache folder holds."""
+
+    folder: Path
+    entries: int
+    bytes: int
+    stale_parts: int
+    oldest: float | None  # mtime (last use) of the least recently used entry
+    newest: float | None
+
+
+def _walk(folder: Path) -> Iterator[tuple[Path, os.stat_result]]:
+    """The entries and partial files of a cache folder (two hex levels deep), with their stat."""
+    if not folder.is_dir():
+        return
+    for sub in folder.iterdir():
+        if not (sub.is_dir() and len(sub.name) == 2):
+            continue
+        for path in sub.iterdir():
+            if path.suffix in (".json", ".part"):
+                with contextlib.suppress(FileNotFoundError):  # another run may remove it meanwhile
+                    yield path, path.stat()
+
+
+def stats(folder: Path, now: float | None = None) -> CacheStats:
+    now = time.time() if now is None else now
+    entries = [(p, st) for p, st in _walk(folder) if p.suffix == ".json"]
+    stale = sum(1 for p, st in _walk(folder) if p.suffix == ".part" and now - st.st_mtime > STALE_PART_S)
+    times = [st.st_mtime for _, st in entries]
+    return CacheStats(folder, len(entries), sum(st.st_size for _, st in entries), stale,
+                      min(times, default=None), max(times, default=None))
+
+
+def prune(folder: Path, max_bytes: int, now: float | None = None) -> tuple[int, int]:
+    """Remove stale partial files, then the least recently used entries until the rest fits in
+    ``max_bytes``; returns (entries removed, partial files removed)."""
+    now = time.time() if now is None else now
+    files = list(_walk(folder))
+    parts = [p for p, st in files if p.suffix == ".part" and now - st.st_mtime > STALE_PART_S]
+    entries = sorted(((st.st_mtime, st.st_size, p) for p, st in files if p.suffix == ".json"), reverse=True)
+    kept, evicted = 0, []
+    for _, size, path in entries:  # newest first: keep while they fit
+        if kept + size <= max_bytes:
+            kept += size
+        else:
+            evicted.append(path)
+    for path in parts + evicted:
+        path.unlink(missing_ok=True)
+    return len(evicted), len(parts)
+
+
+def clear(folder: Path) -> int:
+    """Remove every entry and partial file; returns how many files went."""
+    removed = 0
+    for path, _ in list(_walk(folder)):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -22,7 +22,7 @@ from typing import Callable, Mapping, Sequence
 from dubber.backends import Backend, TranslateRequest, WindowMedia
 from dubber.errors import BackendError, TransientError
 from dubber.models import Translation, TranslationResult, Window
-from dubber.translate.cache import WindowCache, cache_key
+from dubber.translate.cache import DEFAULT_MAX_BYTES, WindowCache, cache_key
 from dubber.translate.retry import RetryPolicy, with_retries
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ class FetchOptions:
     jobs: int = 4
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     cache_dir: Path | None = None  # None: no cache
+    cache_max_bytes: int = DEFAULT_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,10 @@ def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
     so memory stays flat however long the media."""
     in_order = backend.context_windows > 0
     # What the backend says shapes its answers (endpoint, model, languages, ...): the key's other half.
-    shared = _Shared(WindowCache(options.cache_dir) if options.cache_dir else None,
+    cache = WindowCache(options.cache_dir, options.cache_max_bytes) if options.cache_dir else None
+    if cache:
+        cache.tidy()
+    shared = _Shared(cache,
                      backend.cache_identity(plan.request), threading.Event(), [] if in_order else None)
     if in_order and options.jobs > 1:
         log.info("each window carries the ones before it as context: windows are sent one at a time")
@@ -132,6 +136,8 @@ def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+    if cache:
+        cache.tidy()  # this run's answers may have pushed it over its size
     if failed:
         raise _failure(plan.windows, failed, options.retry.attempts)
     return [done[w.index] for w in plan.windows], stats
