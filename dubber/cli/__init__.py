@@ -5,6 +5,7 @@ Exit codes: 0 done, 1 the run failed (bad input, service error, ...), 2 bad opti
 """
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -23,7 +24,15 @@ for _command in (subtitles, dub, transcribe, cache, emulator):
     cli.add_command(_command)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """The first Ctrl-C stops the run; any more while it stops change nothing (no traceback, and the
+    clean-up that removes temporary files is not cut short)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         code = cli.main(standalone_mode=False)
         if isinstance(code, int) and code:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -23,6 +23,7 @@ from dubber.backends import Backend, TranslateRequest, WindowMedia
 from dubber.errors import BackendError, TransientError
 from dubber.models import Translation, TranslationResult, Window
 from dubber.translate.cache import DEFAULT_MAX_BYTES, WindowCache, cache_key
+from dubber.translate.pool import AdaptiveLimit, DaemonPool
 from dubber.translate.retry import RetryPolicy, with_retries
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class FetchPlan:
 class FetchStats:
     cached: int = 0
     fetched: int = 0
+    lowest_in_flight: int = 0  # the fewest requests the rate limits left in flight (--jobs if never cut)
+    rate_limit_cuts: int = 0
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,20 @@ class _Shared:
     identity: Mapping[str, object]
     stop: threading.Event
     history: list[str] | None
+    limit: AdaptiveLimit
+
+
+def _limited(limit: AdaptiveLimit, stop: threading.Event, call: Callable[[], TranslationResult]) -> TranslationResult:
+    """One attempt, within the adaptive limit of requests in flight (a 429 cuts it, successes grow it)."""
+    started = limit.acquire(stop)
+    rate_limited = False
+    try:
+        return call()
+    except TransientError as exc:
+        rate_limited = exc.status == 429
+        raise
+    finally:
+        limit.release(started, rate_limited)
 
 
 # In a str every surrogate code point is a lone one: JSON's escaped pairs decode to one code point.
@@ -91,9 +108,10 @@ def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: Fetch
     result = shared.cache.get(key) if shared.cache else None
     from_cache = result is not None
     if result is None:
-        result = _valid(with_retries(
-            lambda: backend.translate(media, plan.request, window=window.index, context=context),
-            options.retry, shared.stop))
+        def attempt() -> TranslationResult:
+            return backend.translate(media, plan.request, window=window.index, context=context)
+
+        result = _valid(with_retries(lambda: _limited(shared.limit, shared.stop, attempt), options.retry, shared.stop))
         if shared.cache:
             shared.cache.put(key, result)
     if shared.history is not None and result.text:
@@ -119,23 +137,27 @@ def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
     cache = WindowCache(options.cache_dir, options.cache_max_bytes) if options.cache_dir else None
     if cache:
         cache.tidy()
-    shared = _Shared(cache,
-                     backend.cache_identity(plan.request), threading.Event(), [] if in_order else None)
+    workers = 1 if in_order else max(1, options.jobs)
+    shared = _Shared(cache, backend.cache_identity(plan.request), threading.Event(), [] if in_order else None,
+                     AdaptiveLimit(workers))
     if in_order and options.jobs > 1:
         log.info("each window carries the ones before it as context: windows are sent one at a time")
-    stop = shared.stop
     # One worker runs its queue in submission order: with context, each window sees the ones before it.
-    pool = ThreadPoolExecutor(max_workers=1 if in_order else max(1, options.jobs), thread_name_prefix="window")
+    pool = DaemonPool(workers)
     try:
         futures = {pool.submit(_fetch_one, backend, plan, w, options, shared): w for w in plan.windows}
         done, failed, stats = _collect(futures, on_done, keep)
     except BaseException:
-        # a window failed for good, or Ctrl-C: send nothing more; requests already under way finish
-        # (and are cached), queued windows are dropped, backoffs end at once
-        stop.set()
-        pool.shutdown(wait=False, cancel_futures=True)
+        # a window failed for good, or Ctrl-C: send nothing more; queued windows are dropped, backoffs end
+        # at once, and requests under way are not waited for (daemon workers: the process may exit now)
+        shared.stop.set()
+        pool.shutdown(cancel=True)
         raise
     pool.shutdown()
+    stats.lowest_in_flight, stats.rate_limit_cuts = shared.limit.stats.lowest, shared.limit.stats.cuts
+    if stats.rate_limit_cuts:
+        log.warning("the service rate-limited this run: requests in flight were cut %d times, to %d at the "
+                    "fewest (of %d)", stats.rate_limit_cuts, stats.lowest_in_flight, workers)
     if cache:
         cache.tidy()  # this run's answers may have pushed it over its size
     if failed:
