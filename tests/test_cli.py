@@ -95,3 +95,27 @@ def test_webrtc_detector_without_its_extra_says_how_to_install_it(tmp_path: Path
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and 'pip install "dubber[webrtc]"' in lines[0] and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["subtitles", "{media}", "--to", "en", "--backend", "whisper"],
+     "dubber: error: no API key: pass --api-key or set OPENAI_API_KEY"),
+    (["subtitles", "{media}", "--to", "en", "--glossary", "{glossary}"],
+     "dubber: error: the livetranslate backend takes no instructions, so it cannot honour --glossary"),
+    (["transcribe", "{media}", "--max-window", "600"],
+     "dubber: error: --max-window 600 s is longer than one asr request may carry (230 s)"),
+    (["dub", "{media}", "--to", "en", "--backend", "omni", "--voice", "Nobody"],
+     "dubber: error: unknown voice 'Nobody' for omni (voices: "),
+])
+def test_what_a_backend_cannot_do_is_refused_before_any_request(args, message, tmp_path: Path, good_mp4: Path,
+                                                                 run_dubber, emulator):
+    glossary = tmp_path / "terms.txt"
+    glossary.write_text("Ada → Ada\n", encoding="utf-8")
+    out = tmp_path / "out"
+    sent = emulator.requests
+    result = run_dubber(*[a.format(media=good_mp4, glossary=glossary) for a in args],
+                        *(["--out-dir", out] if args[0] != "dub" else ["-o", out / "x.mp4"]))
+    assert result.code == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+    assert emulator.requests == sent and not out.exists()

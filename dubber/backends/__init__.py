@@ -47,7 +47,8 @@ class BackendConfig:
     api_key: str
     base_url: str = DEFAULT_BASE_URL
     model: str = "qwen3-livetranslate-flash"
-    timeout_s: float = 120.0
+    timeout_s: float = 60.0  # the longest wait for any one read (or for a whole answer that is not streamed)
+    deadline_s: float = 300.0  # the longest a streamed answer may take in all: a window is answered in seconds
     max_retries: int = 0  # dubber retries whole windows itself (dubber.translate.retry), streams included
     input_mode: str = "audio"  # what each window sends: "audio" (WAV) or "video" (a short clip)
     speech_model: str | None = None  # for services that voice text with a second model (Whisper's TTS)

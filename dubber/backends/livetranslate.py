@@ -8,20 +8,16 @@ streamed: text deltas, then audio deltas that are raw PCM16 mono at 24 kHz with 
 """
 from __future__ import annotations
 
-import base64
 import logging
-from typing import Any, Iterable, Mapping
-
-import openai
+from typing import Any, Mapping
 
 from dubber.backends import BackendConfig, BackendSpec, TranslateRequest, WindowMedia, data_url, endpoint_identity
-from dubber.backends.openai_errors import is_transport_error, map_error
-from dubber.errors import TransientError
-from dubber.models import TranslationResult, Usage
+from dubber.backends.chat_stream import stream_chat
+from dubber.backends.openai_errors import openai_client
+from dubber.models import TranslationResult
 
 log = logging.getLogger(__name__)
 
-OUTPUT_RATE = 24000
 # The version of the request ``build_request`` sends: bump it when a change there could change answers,
 # so cached answers to the old request are not served for the new one.
 REQUEST_SCHEMA = 1
@@ -52,60 +48,6 @@ def build_request(media: WindowMedia, request: TranslateRequest, model: str) -> 
     return kwargs
 
 
-def audio_delta_data(delta: Any) -> str | None:
-    """The base64 ``data`` of a delta's audio, whichever way the SDK represents it.
-
-    openai 3.x types ``delta.audio`` as an object; 1.x/2.x keep it as a plain dict (an extra field).
-    Some audio deltas carry no ``data`` at all.
-    """
-    audio = getattr(delta, "audio", None)
-    if audio is None:
-        extra = getattr(delta, "model_extra", None) or {}
-        audio = extra.get("audio")
-    if audio is None:
-        return None
-    if isinstance(audio, dict):
-        return audio.get("data")
-    return getattr(audio, "data", None)
-
-
-def _usage(raw: Any) -> Usage | None:
-    if raw is None:
-        return None
-    return Usage(raw.prompt_tokens or 0, raw.completion_tokens or 0, raw.total_tokens or 0)
-
-
-def collect_stream(chunks: Iterable[Any]) -> TranslationResult:
-    """Fold a stream of chat.completion.chunk objects into one result.
-
-    Each audio delta is decoded on its own and the bytes joined, because deltas need not hold whole
-    samples. A stream that ends before its finish chunk is an error: a partial answer is never used.
-    """
-    text: list[str] = []
-    pcm = bytearray()
-    usage = None
-    finish = None
-    for chunk in chunks:
-        if getattr(chunk, "usage", None) is not None:
-            usage = _usage(chunk.usage)
-        for choice in chunk.choices or ():
-            if choice.delta is not None:
-                if choice.delta.content:
-                    text.append(choice.delta.content)
-                data = audio_delta_data(choice.delta)
-                if data:
-                    pcm += base64.b64decode(data)
-            finish = choice.finish_reason or finish
-    if finish is None:
-        raise TransientError("the answer stream ended before its finish chunk")
-    if finish == "length":
-        log.warning("the service cut a translation short (finish_reason=length)")
-    if len(pcm) % 2:
-        log.warning("audio ended on half a sample; dropping the last byte")
-        del pcm[-1]
-    return TranslationResult(text="".join(text).strip(), audio_pcm=bytes(pcm), audio_rate=OUTPUT_RATE, usage=usage)
-
-
 class LiveTranslate:
     """The livetranslate backend: one streamed chat completion per window."""
 
@@ -113,8 +55,7 @@ class LiveTranslate:
 
     def __init__(self, config: BackendConfig) -> None:
         self.config = config
-        self._client = openai.OpenAI(api_key=config.api_key, base_url=config.base_url,
-                                     timeout=config.timeout_s, max_retries=config.max_retries)
+        self._client = openai_client(config)
 
     def cache_identity(self, request: TranslateRequest) -> Mapping[str, object]:
         return {"service": "livetranslate", "schema": REQUEST_SCHEMA, "input": self.config.input_mode,
@@ -124,20 +65,8 @@ class LiveTranslate:
 
     def translate(self, media: WindowMedia, request: TranslateRequest, *, window: int | None = None,
                   context: tuple[str, ...] = ()) -> TranslationResult:
-        kwargs = build_request(media, request, self.config.model)
-        try:
-            stream = self._client.chat.completions.create(**kwargs)
-            with stream:
-                return collect_stream(stream)
-        except openai.OpenAIError as exc:
-            raise map_error(exc, window) from exc
-        except TransientError as exc:
-            raise TransientError(str(exc), window=window) from exc
-        except Exception as exc:
-            if is_transport_error(exc):  # openai 1.x/2.x: the connection broke while the stream was read
-                raise TransientError("the connection broke during the answer", window=window) from exc
-            raise
-
+        return stream_chat(self._client, build_request(media, request, self.config.model), window,
+                           self.config.deadline_s)
 
 SPEC = BackendSpec(
     name="livetranslate", family="dashscope", default_model="qwen3-livetranslate-flash", make=LiveTranslate,

@@ -1,4 +1,5 @@
-"""The openai SDK's exceptions mapped onto dubber's error tree, for every backend that talks through it.
+"""The openai SDK as every backend uses it: one way to build its client, and its exceptions mapped onto
+dubber's error tree.
 
 dubber does not import the SDK's HTTP library: openai 3.x runs on ``httpx2`` and wraps a connection that
 breaks mid-stream in ``APIConnectionError``; 1.x/2.x run on ``httpx`` and let its ``TransportError`` out
@@ -8,14 +9,25 @@ from __future__ import annotations
 
 import email.utils
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import openai
 
 from dubber.errors import AuthError, BackendError, RequestError, TransientError
 
+if TYPE_CHECKING:
+    from dubber.backends import BackendConfig
+
 # Error codes retrying cannot cure, even when they arrive inside a stream (content moderation, bad input).
 FAIL_FAST_CODES = frozenset({"data_inspection_failed", "invalid_parameter_error", "invalid_api_key"})
 _HTTP_LIBRARIES = ("httpx", "httpx2")
+
+
+def openai_client(config: "BackendConfig") -> openai.OpenAI:
+    """The SDK client for ``config``: its own retries off, as dubber retries whole windows (streams
+    included) with its backoff, its cache and its stop."""
+    return openai.OpenAI(api_key=config.api_key, base_url=config.base_url, timeout=config.timeout_s,
+                         max_retries=config.max_retries)
 
 
 def is_transport_error(exc: BaseException) -> bool:

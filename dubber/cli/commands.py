@@ -14,9 +14,15 @@ from dubber.jobs.dub import MIXES, TIMINGS, DubJob, run_dub
 from dubber.jobs.subtitles import SubtitleJob, run_subtitles
 from dubber.jobs.transcribe import TranscribeJob, run_transcribe
 from dubber.languages import parse_lang
+from dubber.models import Usage
 from dubber.translate import cache as window_cache
 
 NO_SPEECH = 3  # exit code: the input has no speech; the outputs are valid but empty
+def _tokens(usage: Usage) -> str:
+    """The token count the service reported, for the summary line; nothing when it reported none (Whisper)."""
+    return f", {usage.total_tokens} tokens" if usage.total_tokens else ""
+
+
 _INPUT = click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 _FORMAT = click.option("--format", "formats_", default="srt,vtt", show_default=True, help="Comma-separated: srt, vtt.")
 _OUT_DIR = click.option("--out-dir", type=click.Path(path_type=Path), default=None,
@@ -39,8 +45,7 @@ def subtitles(input_path: Path, common: CommonOptions, lang: TranslateOptions, f
             click.echo(str(path))
         raise click.exceptions.Exit(NO_SPEECH)
     else:
-        click.echo(f"dubber: {report.windows} windows, {report.cues} cues, "
-                   f"{report.usage.total_tokens} tokens", err=True)
+        click.echo(f"dubber: {report.windows} windows, {report.cues} cues{_tokens(report.usage)}", err=True)
     for path in report.outputs:
         click.echo(str(path))
 
@@ -75,8 +80,8 @@ def dub(input_path: Path, common: CommonOptions, lang: TranslateOptions, output:
         click.echo(f"dubber: no speech found in {job.input}: the output carries no dubbed speech", err=True)
     else:
         click.echo(f"dubber: {summary.windows} windows, {summary.clips} dubbed clips, {summary.sped_up} sped up "
-                   f"(fastest {summary.fastest:.2f}x), {summary.overflowed} cut short, "
-                   f"{result.usage.total_tokens} tokens", err=True)
+                   f"(fastest {summary.fastest:.2f}x), {summary.overflowed} cut short{_tokens(result.usage)}",
+                   err=True)
     for note in result.notes:
         click.echo(f"dubber: note: {note}", err=True)
     for path in result.outputs.all():
@@ -108,8 +113,7 @@ def transcribe(input_path: Path, common: CommonOptions, lang: str | None, itn: b
     if report.cues == 0:
         click.echo(f"dubber: no speech found in {job.input}: wrote empty subtitle files", err=True)
     else:
-        click.echo(f"dubber: {report.windows} windows, {report.cues} cues, {report.usage.total_tokens} tokens",
-                   err=True)
+        click.echo(f"dubber: {report.windows} windows, {report.cues} cues{_tokens(report.usage)}", err=True)
     for path in report.outputs:
         click.echo(str(path))
     if report.cues == 0:
@@ -125,7 +129,8 @@ def transcribe(input_path: Path, common: CommonOptions, lang: str | None, itn: b
 @click.option("--latency", type=click.FloatRange(min=0), default=0.0, metavar="S",
               help="Seconds to wait before answering each request.")
 @click.option("--fail-429-every", type=click.IntRange(min=0), default=0, metavar="N",
-              help="Answer every Nth request with 429 insufficient_quota (a DashScope rate limit).")
+              help="Answer every Nth request with 429 (DashScope's insufficient_quota; OpenAI's "
+                   "rate_limit_exceeded on /v1/audio).")
 @click.option("--fail-429-rate", type=click.FloatRange(0, 1), default=0.0, metavar="P",
               help="... or each request with probability P.")
 @click.option("--retry-after", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="S",
@@ -135,12 +140,16 @@ def transcribe(input_path: Path, common: CommonOptions, lang: str | None, itn: b
 @click.option("--fail-500-rate", type=click.FloatRange(0, 1), default=0.0, metavar="P",
               help="... or each request with probability P.")
 @click.option("--drop-stream-every", type=click.IntRange(min=0), default=0, metavar="N",
-              help="Cut every Nth answer off midway: no finish chunk, no [DONE], the connection closes.")
+              help="Cut every Nth answer off midway: no finish chunk, no [DONE] (on /v1/audio: half the body), "
+                   "the connection closes.")
 @click.option("--drop-stream-rate", type=click.FloatRange(0, 1), default=0.0, metavar="P",
               help="... or each answer with probability P.")
 @click.option("--fault-seed", "seed", type=int, default=0, show_default=True,
               help="Seed of the --*-rate faults: the same seed gives the same faults.")
-def emulator(host: str, port: int, keys: tuple[str, ...], answer_text: str | None, **faults: float) -> None:
+@click.option("--detect-language", default="en", show_default=True, metavar="LANG",
+              help="The language the emulated transcription services hear when a request names none.")
+def emulator(host: str, port: int, keys: tuple[str, ...], answer_text: str | None, detect_language: str,
+             **faults: float) -> None:
     """Serve an offline emulator of the APIs; prints its (DashScope) base URL first.
 
     Faults count requests that passed the key and body checks, from 1 in arrival order (every 3rd:
@@ -153,7 +162,8 @@ def emulator(host: str, port: int, keys: tuple[str, ...], answer_text: str | Non
     except ValueError as exc:  # what click's ranges let through: nan, inf
         raise click.UsageError(str(exc)) from exc
     logging.basicConfig(level=logging.INFO, format="emulator: %(message)s", stream=sys.stderr)
-    server = Emulator(host=host, port=port, keys=keys or (DEFAULT_KEY,), answer_text=answer_text, faults=schedule)
+    server = Emulator(host=host, port=port, keys=keys or (DEFAULT_KEY,), answer_text=answer_text, faults=schedule,
+                      detect_language=parse_lang(detect_language).code)
     click.echo(server.base_url)
     sys.stdout.flush()
     logging.getLogger("dubber.emulator").info("OpenAI-style endpoints (whisper): %s", server.openai_base_url)

@@ -1,9 +1,10 @@
 """An offline stand-in for the speech APIs dubber talks to, over their real wire formats.
 
-Today it emulates qwen3-livetranslate-flash behind DashScope's OpenAI-compatible endpoint: it checks
-requests the way the service does, answers in the service's wire format (DashScope-shaped errors,
-streamed text then audio deltas, a usage chunk) with deterministic placeholder text and speech sized
-like the input's speech, or a fixed text. On request it misbehaves like a busy service: latency, 429
+It emulates qwen3-livetranslate-flash (audio and video input), qwen3-omni-flash and qwen3-asr-flash
+behind DashScope's OpenAI-compatible endpoint (``/compatible-mode/v1``), and OpenAI's Whisper and
+text-to-speech endpoints (``/v1/audio/*``). It checks requests the way each service does, answers in its
+wire format and error dialect, with deterministic placeholder text (in the language's own script) and
+speech sized like the input's speech, or a fixed text. On request it misbehaves like a busy service: latency, 429
 with Retry-After, 500, answers cut off midway. Tests, benchmarks and demos run the real openai SDK
 against it over loopback, with no network and no key.
 
@@ -19,6 +20,12 @@ The package, one concern a module:
     synth          placeholder text and speech (pure, shared by every service)
     chat           the chat-completions wire format the chat models share
     livetranslate  qwen3-livetranslate-flash: its checks and its answer
+    video          video input (video_url): the clip's sound decoded in-process, its video tokens
+    omni           qwen3-omni-flash: its checks (streaming only, voices per model) and its answer
+    asr            qwen3-asr-flash: its checks and its transcript, with the language it "hears"
+    openai_audio   what OpenAI's /v1/audio endpoints share: form bodies, OpenAI-style refusals, byte replies
+    whisper        whisper-1: /v1/audio/translations and /v1/audio/transcriptions
+    speech         tts-1, tts-1-hd, gpt-4o-mini-tts: /v1/audio/speech
 
 Code outside the emulator imports only from ``dubber.emulator``.
 """

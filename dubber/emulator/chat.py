@@ -21,8 +21,8 @@ from dubber.emulator.checks import check, field
 from dubber.emulator.dialects import ApiError
 from dubber.emulator.service import API_PREFIX, Reply, json_bytes, json_reply
 
-__all__ = ["CHAT_PATH", "Content", "Envelope", "decode_audio", "delta", "event_stream", "message",
-           "read_body", "reply", "token_usage"]
+__all__ = ["CHAT_PATH", "Content", "Envelope", "audio_from_data_url", "decode_audio", "delta", "event_stream",
+           "message", "read_body", "reply", "token_usage"]
 
 CHAT_PATH = API_PREFIX + "/chat/completions"
 _DATA_URL = re.compile(r"data:audio/[\w.+-]+;base64,(.*)", re.DOTALL)
@@ -43,18 +43,24 @@ def decode_audio(item: dict, where: str) -> synth.Audio:
     data = field(item, "data", str, f"{where}.data")
     check(data is not None, f"{where}.data is required", f"{where}.data")
     check(item.get("format") is not None, f"{where}.format is required", f"{where}.format")
-    check(not data.startswith(("http://", "https://")),
-          "the emulator cannot fetch URLs; send a base64 data URL", f"{where}.data")
+    return audio_from_data_url(data, f"{where}.data")
+
+
+def audio_from_data_url(data: str, param: str) -> synth.Audio:
+    """The audio a base64 WAV data URL holds (``param`` names the field in errors). For services whose
+    ``input_audio`` takes no ``format`` (qwen3-asr-flash), and under ``decode_audio``."""
+    check(not data.startswith(("http://", "https://")), "the emulator cannot fetch URLs; send a base64 data URL",
+          param)
     match = _DATA_URL.fullmatch(data)
-    check(match is not None, "data must be a data URL: data:audio/<format>;base64,<data>", f"{where}.data")
+    check(match is not None, "data must be a data URL: data:audio/<format>;base64,<data>", param)
     try:
         raw = base64.b64decode(match.group(1), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ApiError(400, "input audio is not valid base64", f"{where}.data") from exc
+        raise ApiError(400, "input audio is not valid base64", param) from exc
     try:
         return synth.decode_wav(raw)
     except ValueError as exc:
-        raise ApiError(400, f"unsupported audio: {exc}", f"{where}.data") from exc
+        raise ApiError(400, f"unsupported audio: {exc}", param) from exc
 
 
 def token_usage(input_ms: int, text: str, speech_bytes: int) -> dict:
@@ -157,3 +163,14 @@ def reply(env: Envelope, content: Content, *, stream: bool, include_usage: bool,
     return event_stream(_chunks(env, content, include_usage))
 
 
+
+
+def audio_deltas(speech: bytes, delta_bytes: int, audio_id: str, created: int) -> Iterator[dict]:
+    """The ``delta.audio`` objects that stream ``speech`` (raw 24 kHz PCM16): ``delta_bytes`` a piece, each
+    base64-encoded on its own, with its own padding, as the services send them, and one piece without
+    ``data`` after the first, as they sometimes send (clients must skip it)."""
+    meta = {"expires_at": created, "id": audio_id}
+    for i, start in enumerate(range(0, len(speech), delta_bytes)):
+        yield {"data": base64.b64encode(speech[start:start + delta_bytes]).decode(), **meta}
+        if i == 0:
+            yield dict(meta)

@@ -8,6 +8,9 @@ renders it in the dialect of the path it arrived on, so the same check reads rig
 - ``OPENAI``: OpenAI's own API (the ``/audio/*`` endpoints): ``{"error": {"message", "type", "param",
   "code"}}``; the request id travels only in the ``x-request-id`` header.
 
+An error may read differently in another dialect (a 429 is DashScope's ``insufficient_quota`` but
+OpenAI's ``rate_limit_exceeded``): ``ApiError.variants`` holds, per dialect name, the fields that differ.
+
 Key order is part of the wire bytes, so each shape builds its dict in the order the service sends it.
 """
 from __future__ import annotations
@@ -22,11 +25,14 @@ class ApiError(Exception):
     """A request the service would refuse (or a fault it injects), in no particular dialect yet."""
 
     def __init__(self, status: int, message: str, param: str | None = None,
-                 code: str = "invalid_parameter_error", kind: str = "invalid_request_error",
-                 headers: Mapping[str, str] | None = None) -> None:
+                 code: str | None = "invalid_parameter_error", kind: str = "invalid_request_error",
+                 headers: Mapping[str, str] | None = None,
+                 variants: Mapping[str, Mapping[str, str | None]] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.param, self.code, self.kind = status, message, param, code, kind
         self.headers = dict(headers or {})
+        # dialect name -> {"message"/"type"/"code": value}: how this error reads in that dialect instead
+        self.variants = {name: dict(fields) for name, fields in (variants or {}).items()}
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,9 @@ def _dashscope(err: ApiError, request_id: str) -> dict:
 
 
 def _openai(err: ApiError, request_id: str) -> dict:
-    return {"error": {"message": err.message, "type": err.kind, "param": err.param, "code": err.code}}
+    own = err.variants.get("openai", {})
+    return {"error": {"message": own.get("message", err.message), "type": own.get("type", err.kind),
+                      "param": err.param, "code": own.get("code", err.code)}}
 
 
 DASHSCOPE = Dialect("dashscope", _dashscope)

@@ -36,6 +36,9 @@ PRECEDENCE = (Fault.RATE_LIMIT, Fault.SERVER_ERROR, Fault.DROP)
 # shape, although the account still has credit: dubber must treat it as passing.
 QUOTA_MESSAGE = "You exceeded your current quota, please check your plan and billing details."
 SERVER_MESSAGE = "An internal error has occurred, please try again later or contact service support."
+# OpenAI's own API (the /v1/audio/* paths) words the same two faults its own way.
+OPENAI_RATE_MESSAGE = "Rate limit reached for requests per min (RPM). Please try again in {wait:g}s."
+OPENAI_SERVER_MESSAGE = "The server had an error while processing your request. Sorry about that!"
 
 
 def roll(seed: int, fault: Fault, number: int) -> float:
@@ -93,12 +96,16 @@ class Faults:
 
 
 def fault_error(fault: Fault, faults: Faults) -> ApiError:
-    """The JSON error a 429 or 500 fault answers with, as DashScope's compatible endpoint sends it."""
+    """The JSON error a 429 or 500 fault answers with, as DashScope's compatible endpoint sends it (and,
+    on OpenAI-style paths, as OpenAI's API does)."""
     if fault is Fault.RATE_LIMIT:
         wait = faults.retry_after
         headers = {"Retry-After": f"{wait:g}", "retry-after-ms": str(round(wait * 1000))}
+        openai = {"message": OPENAI_RATE_MESSAGE.format(wait=wait), "type": "requests", "code": "rate_limit_exceeded"}
         return ApiError(429, QUOTA_MESSAGE, None, code="insufficient_quota", kind="insufficient_quota",
-                        headers=headers)
+                        headers=headers, variants={"openai": openai})
     if fault is Fault.SERVER_ERROR:
-        return ApiError(500, SERVER_MESSAGE, None, code="internal_error", kind="internal_error")
+        openai = {"message": OPENAI_SERVER_MESSAGE, "type": "server_error", "code": None}
+        return ApiError(500, SERVER_MESSAGE, None, code="internal_error", kind="internal_error",
+                        variants={"openai": openai})
     raise ValueError(f"{fault} is not answered with an error")

@@ -53,7 +53,7 @@ class Handler(BaseHTTPRequestHandler):
             service, req, fault = self._accept(path)
             config = self.server.config
             ctx = Context(str(uuid.uuid4()), int(time.time()), config.delta_bytes, config.answer_text,
-                          broken=fault is Fault.DROP)
+                          broken=fault is Fault.DROP, detect_language=config.detect_language)
             reply = service.answer(req, ctx)
         except Exception as exc:
             self._refuse(exc, path, request_id)

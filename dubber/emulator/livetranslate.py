@@ -5,6 +5,9 @@ as an ``ApiError`` whose status, code and ``param`` match what the service answe
 its ``model`` were already checked by the router). ``answer`` makes the placeholder translation and
 frames it as the service streams it: the role chunk, text deltas, then audio deltas of ``delta_bytes``
 with one data-less delta after the first, as the real service sometimes sends.
+
+Video input (``video_url``, a base64 data URL of a clip) is answered from the clip's sound exactly as
+audio input is; its usage adds the picture's ``video_tokens`` (see ``video``).
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from dubber.emulator import chat, synth
 from dubber.emulator.checks import check, field
 from dubber.emulator.dialects import DASHSCOPE
 from dubber.emulator.service import Context, Reply, Service
+from dubber.emulator.video import decode_video_url, with_video_tokens
 from dubber.languages import SUPPORTED
 
 __all__ = ["MODELS", "SERVICE", "Request", "Translation", "answer", "check_request"]
@@ -34,10 +38,11 @@ class Request:
     voice: str | None  # None: text only
     stream: bool
     include_usage: bool
+    video_tokens: int | None = None  # None: audio input
 
 
-def _audio_item(messages: Any) -> dict:
-    """The one input_audio object of the one user message."""
+def _media_item(messages: Any) -> dict:
+    """The one content item (input_audio or video_url) of the one user message."""
     check(isinstance(messages, list) and len(messages) == 1 and isinstance(messages[0], dict),
           "messages must hold exactly one user message", "messages")
     check(messages[0].get("role") == "user", "the message's role must be user", "messages[0].role")
@@ -46,9 +51,9 @@ def _audio_item(messages: Any) -> dict:
     check(isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict),
           f"{where} must be a list with exactly one item", where)
     kind = items[0].get("type")
-    check(kind != "video_url", "video input is not supported by the emulator", f"{where}[0].type")
-    check(kind == "input_audio", f"{where}[0].type must be input_audio", f"{where}[0].type")
-    return field(items[0], "input_audio", dict, f"{where}[0].input_audio", {})
+    check(kind in ("input_audio", "video_url"), f"{where}[0].type must be input_audio or video_url",
+          f"{where}[0].type")
+    return items[0]
 
 
 def _language(options: dict, key: str) -> str | None:
@@ -78,7 +83,7 @@ def _voice(body: Mapping[str, Any]) -> str | None:
 
 def check_request(body: Mapping[str, Any]) -> Request:
     """Validate a chat-completions body (its ``model`` already routed here); raise ApiError on the first fault."""
-    item = _audio_item(body.get("messages"))
+    item = _media_item(body.get("messages"))
     options = field(body, "translation_options", dict, "translation_options", {})
     target = _language(options, "target_lang")
     check(target is not None, "translation_options.target_lang is required", "translation_options.target_lang")
@@ -87,10 +92,16 @@ def check_request(body: Mapping[str, Any]) -> Request:
     stream = field(body, "stream", bool, "stream", False)
     stream_options = field(body, "stream_options", dict, "stream_options", {})
     include_usage = field(stream_options, "include_usage", bool, "stream_options.include_usage", False)
-    # Decoded last, so that a bad parameter is refused without decoding megabytes of audio first.
-    audio = chat.decode_audio(item, "messages[0].content[0].input_audio")
+    # Decoded last, so that a bad parameter is refused without decoding megabytes of media first.
+    where, video_tokens = "messages[0].content[0]", None
+    if item["type"] == "video_url":
+        clip = decode_video_url(field(item, "video_url", dict, f"{where}.video_url", {}), f"{where}.video_url")
+        audio, video_tokens = clip.audio, clip.tokens
+    else:
+        audio = chat.decode_audio(field(item, "input_audio", dict, f"{where}.input_audio", {}),
+                                  f"{where}.input_audio")
     return Request(model=body["model"], audio=audio, target_lang=target, voice=voice, stream=stream,
-                   include_usage=stream and include_usage)
+                   include_usage=stream and include_usage, video_tokens=video_tokens)
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,10 @@ class Translation:
     delta_bytes: int
 
     def usage(self) -> dict:
-        return chat.token_usage(self.request.audio.duration_ms, self.text, len(self.speech))
+        usage = chat.token_usage(self.request.audio.duration_ms, self.text, len(self.speech))
+        if self.request.video_tokens is not None:
+            usage = with_video_tokens(usage, self.request.video_tokens)
+        return usage
 
     def message(self) -> dict:
         audio = None  # also when there is no speech: as in a stream, silence gives no audio at all
@@ -114,32 +128,18 @@ class Translation:
                      "expires_at": self.created, "transcript": self.text}
         return chat.message(self.text, audio)
 
-    def _audio_deltas(self) -> Iterator[dict]:
-        meta = {"expires_at": self.created, "id": self.audio_id}
-        size = self.delta_bytes
-        for i, start in enumerate(range(0, len(self.speech), size)):
-            # Each piece is encoded on its own, with its own padding, as the service sends them.
-            yield {"data": base64.b64encode(self.speech[start : start + size]).decode(), **meta}
-            if i == 0:  # the service sometimes sends an audio delta without data mid-stream
-                yield dict(meta)
-
     def deltas(self) -> Iterator[dict]:
         yield chat.delta("", "assistant")
         for piece in synth.text_pieces(self.text, self.request.target_lang):
             yield chat.delta(piece)
-        for audio in self._audio_deltas():
+        for audio in chat.audio_deltas(self.speech, self.delta_bytes, self.audio_id, self.created):
             yield chat.delta(audio=audio)
 
 
 def answer(req: Request, ctx: Context) -> Reply:
     """The placeholder translation of ``req``; ``ctx.answer_text`` replaces its text (even for silence),
     while the speech still follows the input."""
-    seed = synth.derive_seed(req.audio.pcm, req.target_lang, req.voice or "")
-    voiced = synth.voiced_ms(req.audio.samples, req.audio.rate)
-    speech = synth.placeholder_speech(voiced, seed) if req.voice is not None else b""
-    text = ctx.answer_text
-    if text is None:
-        text = synth.placeholder_text(voiced, req.target_lang, seed)
+    text, speech = synth.placeholder_answer(req.audio, req.target_lang, req.voice, ctx.answer_text)
     translation = Translation(req, text, speech, f"audio_{ctx.answer_id}", ctx.created, ctx.delta_bytes)
     return chat.reply(chat.Envelope(ctx.answer_id, ctx.created, req.model), translation,
                       stream=req.stream, include_usage=req.include_usage, broken=ctx.broken)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from dubber.emulator import livetranslate
+from dubber.emulator import asr, livetranslate, omni, speech, whisper
 from dubber.emulator.checks import check, field
 from dubber.emulator.dialects import DASHSCOPE, ApiError, Dialect
 from dubber.emulator.service import Service
@@ -21,6 +21,11 @@ __all__ = ["DEFAULT_DIALECT", "SERVICES", "Route", "Router"]
 
 SERVICES: tuple[Service, ...] = (
     livetranslate.SERVICE,
+    omni.SERVICE,
+    asr.SERVICE,
+    whisper.TRANSLATIONS,
+    whisper.TRANSCRIPTIONS,
+    speech.SERVICE,
 )
 DEFAULT_DIALECT = DASHSCOPE  # for paths no service serves
 

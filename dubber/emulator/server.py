@@ -20,6 +20,7 @@ from dubber.emulator.handler import Handler
 from dubber.emulator.routing import SERVICES, Router
 from dubber.emulator.service import API_PREFIX, Captured, Service
 from dubber.errors import EmulatorError
+from dubber.languages import SUPPORTED
 
 __all__ = ["DEFAULT_KEY", "OPENAI_PREFIX", "Emulator", "EmulatorConfig", "EmulatorStats", "Server"]
 
@@ -39,6 +40,9 @@ class EmulatorConfig:
     answer_text: str | None = None  # answered instead of the placeholder text; None: the placeholder
     faults: Faults = field(default_factory=Faults)
     capture: int = 64  # how many of the latest requests to keep for ``Emulator.captured`` (0: none)
+    # The language a transcriber (qwen3-asr-flash) "detects" in every request that names none: one
+    # setting, so a test can make the emulator hear Chinese and see what dubber does with that.
+    detect_language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -122,11 +126,14 @@ class Emulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, keys: Iterable[str] = (DEFAULT_KEY,),
                  delta_bytes: int = 4801, *, answer_text: str | None = None, faults: Faults = Faults(),
-                 services: Iterable[Service] = SERVICES) -> None:
+                 services: Iterable[Service] = SERVICES, detect_language: str = "en") -> None:
         keys = frozenset(keys)
         if not keys or delta_bytes < 1:
             raise ValueError("the emulator needs at least one key and delta_bytes >= 1")
-        self.config = EmulatorConfig(keys=keys, delta_bytes=delta_bytes, answer_text=answer_text, faults=faults)
+        if detect_language not in SUPPORTED:
+            raise ValueError(f"detect_language must be one of {', '.join(sorted(SUPPORTED))}")
+        self.config = EmulatorConfig(keys=keys, delta_bytes=delta_bytes, answer_text=answer_text, faults=faults,
+                                     detect_language=detect_language)
         self._server = Server(host, port, self.config, Router(services))
         self._thread: threading.Thread | None = None
         self._serving = False

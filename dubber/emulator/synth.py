@@ -18,8 +18,8 @@ import numpy as np
 
 from dubber.languages import CJK
 
-__all__ = ["OUTPUT_RATE", "Audio", "decode_wav", "derive_seed", "placeholder_speech", "placeholder_text",
-           "text_pieces", "voiced_ms"]
+__all__ = ["OUTPUT_RATE", "SCRIPTS", "Audio", "Script", "decode_wav", "derive_seed", "placeholder_speech",
+           "placeholder_text", "text_pieces", "voiced_ms"]
 
 OUTPUT_RATE = 24000  # the service's speech is 24 kHz PCM16 mono
 FRAME_MS = 20
@@ -36,6 +36,54 @@ _HANZI = (
     "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对"
     "可里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前所本见经头面公同"
 )
+
+
+@dataclass(frozen=True)
+class Script:
+    """How placeholder text looks in one writing system: what a word is made of, what separates words
+    and sentences, and how much text a second of speech gives.
+
+    ``per_second`` counts words, or characters where the script puts no spaces between words and
+    every character is a unit (Chinese, Japanese); each word is ``word`` syllables long.
+    """
+
+    syllables: tuple[str, ...] | str
+    per_second: float = WORDS_PER_SECOND
+    sentence: tuple[int, int] = (4, 12)  # words (characters) a sentence
+    word: tuple[int, int] = (1, 3)  # syllables a word
+    word_gap: str = " "
+    end: str = "."
+    sentence_gap: str = " "
+    capital: bool = False  # the sentence starts with a capital letter
+
+
+_LATIN = Script(_SYLLABLES, capital=True)
+_HAN = Script(_HANZI, CJK_CHARS_PER_SECOND, (6, 16), (1, 1), "", "。", "")
+# Kanji, hiragana and a little katakana: kana outnumber kanji, as in running Japanese text.
+_KANA_KANJI = Script("日本人時間年大学生会社話見行食書読友前後今何"
+                     "のはをにがでともてしたいるうかなすれらよねまだこそあおきくけ"
+                     "テレビカメラパンコーヒ", CJK_CHARS_PER_SECOND, (6, 16), (1, 1), "", "。", "")
+SCRIPTS: dict[str, Script] = {
+    "zh": _HAN, "yue": _HAN, "ja": _KANA_KANJI,
+    "ko": Script(("하", "는", "이", "다", "가", "에", "를", "고", "서", "지", "사", "나", "한", "의", "로", "기",
+                  "요", "니", "습", "게", "리", "어", "아", "도", "수", "인", "일", "자", "시", "우", "마", "보")),
+    "ru": Script(("ка", "ло", "ми", "рен", "та", "во", "сел", "ну", "па", "ди", "мор", "ле", "ти", "са", "бел",
+                  "ро", "фен", "гу", "ни", "ост", "ма", "ке", "дра", "лин", "зу", "по", "хар", "ве", "син", "ту"),
+                 capital=True),
+    # Every Greek syllable ends in a vowel, ν or ρ: a medial σ would need to be ς at a word's end.
+    "el": Script(("κα", "λο", "μι", "ρε", "τα", "βο", "σε", "νυ", "πα", "δι", "μορ", "λε", "τι", "σα", "πέ",
+                  "ρο", "φε", "γου", "νι", "νο", "μα", "κε", "δρα", "λιν", "ζω", "πο", "χαρ", "βε", "θέ", "του"),
+                 capital=True),
+    "ar": Script(("كا", "لو", "مي", "ري", "تا", "وا", "سل", "نو", "با", "دي", "مور", "لي", "تي", "سا", "بل",
+                  "رو", "فن", "غو", "ني", "ما", "كي", "درا", "لين", "زو", "هار", "في", "سين", "تو", "عن", "قل")),
+    "hi": Script(("का", "कि", "की", "के", "को", "न", "नी", "ने", "म", "मा", "में", "र", "रा", "री", "त", "ता",
+                  "ते", "स", "सा", "है", "ल", "ला", "या", "दी", "प", "पा", "बा", "जा", "गा", "वा", "प्र", "स्त"),
+                 end="।"),
+    # Thai puts no spaces between words; a space ends a sentence (there is no full stop).
+    "th": Script(("กา", "ขอ", "คน", "ดี", "ได้", "ไป", "มา", "ให้", "ที่", "และ", "ของ", "ความ", "เรา", "เขา",
+                  "น้ำ", "ใจ", "รัก", "บ้าน", "เมือง", "งาน", "ทำ", "พูด", "สุข", "ฟ้า", "ลม", "ปี", "วัน", "ชาย"),
+                 word_gap="", end=""),
+}
 
 
 @dataclass(frozen=True)
@@ -113,14 +161,18 @@ def _sentence_lengths(total: int, low: int, high: int, rng: random.Random) -> li
     return parts
 
 
-def _pseudo_word(rng: random.Random) -> str:
-    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(1, 3)))
+def _word(script: Script, rng: random.Random) -> str:
+    low, high = script.word
+    count = low if low == high else rng.randint(low, high)  # no draw for one-character words (Han)
+    return "".join(rng.choice(script.syllables) for _ in range(count))
 
 
 def placeholder_text(voiced_ms: int, target_lang: str, seed: int) -> str:
-    """Made-up sentences as long as a translation of ``voiced_ms`` of speech would be.
+    """Made-up sentences in the target language's script, as long as a translation of ``voiced_ms`` of
+    speech would be.
 
-    About 2.5 pseudo-words a second (Latin script), or 4 Hanzi a second for zh/yue/ja.
+    About 2.5 words a second (Latin, Cyrillic, Greek, Hangul, Arabic, Devanagari, Thai), or 4 characters
+    a second for Chinese and Japanese (``SCRIPTS``; any other language gets Latin pseudo-words).
 
     >>> placeholder_text(0, "en", 1)
     ''
@@ -130,18 +182,12 @@ def placeholder_text(voiced_ms: int, target_lang: str, seed: int) -> str:
     if voiced_ms <= 0:
         return ""
     rng = random.Random(seed)
-    seconds = voiced_ms / 1000
-    if target_lang in CJK:
-        count = max(1, round(seconds * CJK_CHARS_PER_SECOND))
-        return "".join(
-            "".join(rng.choice(_HANZI) for _ in range(size)) + "。"
-            for size in _sentence_lengths(count, 6, 16, rng)
-        )
+    script = SCRIPTS.get(target_lang, _LATIN)
     sentences = []
-    for size in _sentence_lengths(max(1, round(seconds * WORDS_PER_SECOND)), 4, 12, rng):
-        words = [_pseudo_word(rng) for _ in range(size)]
-        sentences.append(" ".join(words).capitalize() + ".")
-    return " ".join(sentences)
+    for size in _sentence_lengths(max(1, round(voiced_ms / 1000 * script.per_second)), *script.sentence, rng):
+        text = script.word_gap.join(_word(script, rng) for _ in range(size))
+        sentences.append((text.capitalize() if script.capital else text) + script.end)
+    return script.sentence_gap.join(sentences)
 
 
 def text_pieces(text: str, target_lang: str) -> list[str]:
@@ -192,3 +238,12 @@ def placeholder_speech(voiced_ms: int, seed: int) -> bytes:
         signal *= 10 ** (-6 / 20) / peak
     return np.round(signal * 32767).astype("<i2").tobytes()
 
+
+
+def placeholder_answer(audio: Audio, lang: str, voice: str | None, text: str | None = None) -> tuple[str, bytes]:
+    """A speaking model's deterministic answer to ``audio``: text in ``lang`` sized like its voiced audio
+    (or ``text`` as given, even for silence) and, when a ``voice`` is asked for, speech of that length."""
+    seed = derive_seed(audio.pcm, lang, voice or "")
+    voiced = voiced_ms(audio.samples, audio.rate)
+    speech = placeholder_speech(voiced, seed) if voice is not None else b""
+    return (placeholder_text(voiced, lang, seed) if text is None else text), speech

@@ -4,7 +4,7 @@ ffmpeg: ``$DUBBER_FFMPEG`` if set, else the system ``ffmpeg`` on PATH, else the 
 imageio-ffmpeg wheel ships, so a plain ``pip install`` works on a machine with no ffmpeg at all.
 
 Every command is built as a plain argument list by a pure function in this package (``audio``,
-``loudness``, ``stretch``, ``mux``), so tests read the arguments without running anything; only
+``clip``, ``loudness``, ``stretch``, ``mux``), so tests read the arguments without running anything; only
 ``run_ffmpeg`` and ``has_filter`` start a process.
 """
 from __future__ import annotations

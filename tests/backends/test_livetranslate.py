@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from dubber.backends import BackendConfig, TranslateRequest, WindowMedia
-from dubber.backends.livetranslate import LiveTranslate, audio_delta_data, build_request, collect_stream
+from dubber.backends.chat_stream import audio_delta_data, collect_stream
+from dubber.backends.livetranslate import LiveTranslate, build_request
 from dubber.errors import AuthError, RequestError, TransientError
 from dubber.languages import parse_lang
 from dubber.media.audio import wav_bytes
@@ -147,3 +148,12 @@ def test_the_request_on_the_wire_matches_the_document(emulator, voice_wav):
     data = item["input_audio"]["data"]
     assert data.startswith("data:audio/wav;base64,")
     assert base64.b64decode(data.split(",", 1)[1]) == voice_wav.data
+
+
+def test_an_answer_still_streaming_past_its_deadline_is_abandoned_as_transient():
+    """The SDK's timeout bounds each read; a stream that trickles must still end (and be retried)."""
+    clock = iter([0.0, 1.0, 2.0, 301.0, 302.0]).__next__  # the third chunk arrives past a 300 s deadline
+    chunks = [_chunk(content="a"), _chunk(content="b"), _chunk(content="c"), _chunk(finish="stop")]
+    with pytest.raises(TransientError, match="still streaming after 300 s"):
+        collect_stream(chunks, deadline_s=300.0, clock=clock)
+    assert collect_stream(chunks[:2] + chunks[3:], deadline_s=300.0).text == "ab"

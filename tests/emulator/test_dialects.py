@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from dubber.emulator.dialects import DASHSCOPE, OPENAI, ApiError
 from dubber.emulator.faults import QUOTA_MESSAGE, Fault, Faults, fault_error
 from dubber.emulator.service import json_bytes
@@ -29,13 +27,23 @@ def test_openai_shape_has_only_the_error_object():
     assert list(body["error"]) == ["message", "type", "param", "code"] and "rid-1" not in json.dumps(body)
 
 
-@pytest.mark.parametrize("dialect", [DASHSCOPE, OPENAI], ids=lambda d: d.name)
-def test_a_fault_keeps_its_code_type_and_headers_in_either_dialect(dialect):
+def test_a_rate_limit_reads_as_each_service_words_it_with_the_same_headers():
     err = fault_error(Fault.RATE_LIMIT, Faults(retry_after=0.5))
-    error = dialect.body(err, "rid")["error"]
+    error = DASHSCOPE.body(err, "rid")["error"]
     assert (error["code"], error["type"], error["message"], error["param"]) == (
         "insufficient_quota", "insufficient_quota", QUOTA_MESSAGE, None)
+    error = OPENAI.body(err, "rid")["error"]  # OpenAI's own API (the /v1/audio/* paths)
+    assert (error["code"], error["type"], error["param"]) == ("rate_limit_exceeded", "requests", None)
+    assert error["message"].startswith("Rate limit reached") and "0.5s" in error["message"]
     assert err.status == 429 and err.headers == {"Retry-After": "0.5", "retry-after-ms": "500"}
+
+
+def test_a_server_fault_reads_as_each_service_words_it():
+    err = fault_error(Fault.SERVER_ERROR, Faults())
+    assert DASHSCOPE.body(err, "rid")["error"]["code"] == "internal_error"
+    assert OPENAI.body(err, "rid") == {"error": {
+        "message": "The server had an error while processing your request. Sorry about that!",
+        "type": "server_error", "param": None, "code": None}}
 
 
 def test_non_ascii_messages_stay_utf8():

@@ -14,7 +14,8 @@ import time
 import openai
 import pytest
 
-from dubber.backends.livetranslate import collect_stream as fold_stream, map_error
+from dubber.backends.chat_stream import collect_stream as fold_stream
+from dubber.backends.openai_errors import map_error
 from dubber.emulator import DEFAULT_KEY, Emulator, Fault, Faults
 from dubber.emulator.faults import QUOTA_MESSAGE
 from dubber.errors import TransientError

@@ -111,7 +111,7 @@ def test_silence_gives_empty_text_and_no_audio(client):
 @pytest.mark.parametrize("target", sorted(CJK))
 def test_cjk_target_gives_cjk_text(client, target):
     text = sdk_create(client, request(SPEECH_1S5, target=target)).choices[0].message.content
-    assert re.fullmatch(r"[\u4e00-\u9fff。]+", text) and text.endswith("。")
+    assert re.fullmatch(r"[\u3040-\u30ff\u4e00-\u9fff。]+", text) and text.endswith("。")  # ja: kana and kanji
     assert len(text.replace("。", "")) == 6  # 1.5 s × 4 characters a second
 
 
@@ -150,8 +150,8 @@ ERRORS = [  # (mutation, status, SDK exception, param, words in the message)
     (_mutate("messages", []), 400, openai.BadRequestError, "messages", "exactly one user message"),
     (_mutate("messages.0.role", "system"), 400, openai.BadRequestError, "messages[0].role", "user"),
     (_mutate("messages.0.content", []), 400, openai.BadRequestError, "messages[0].content", "one item"),
-    (_mutate("messages.0.content.0", {"type": "video_url", "video_url": {"url": "https://x/1.mp4"}}),
-     400, openai.BadRequestError, "messages[0].content[0].type", "video input is not supported"),
+    (_mutate("messages.0.content.0", {"type": "image_url", "image_url": {"url": "https://x/1.png"}}),
+     400, openai.BadRequestError, "messages[0].content[0].type", "must be input_audio or video_url"),
     (_mutate(f"{_AUDIO}.data", 123), 400, openai.BadRequestError, "input_audio.data", "type str"),
     (_mutate(f"{_AUDIO}.format", _DEL), 400, openai.BadRequestError, "input_audio.format", "required"),
     (_mutate(f"{_AUDIO}.data", "https://example.com/a.wav"), 400, openai.BadRequestError,

@@ -1,0 +1,228 @@
+"""qwen3-omni-flash (seed document 003): checks a request as the service does, answers in its dialect.
+
+What ``check_request`` accepts, the document's rules first:
+
+- ``stream`` must be true: the Omni models only stream (a 400 otherwise, however the rest looks).
+- ``messages``: system and assistant messages hold text only; a user message holds text and at most
+  one other modality, and at most one audio; the last message is the user's.
+- ``enable_thinking`` (top level, where ``extra_body`` puts it): false by default; thinking mode gives
+  text only, so ``modalities`` with audio, or an ``audio`` parameter, is refused in it. A thinking
+  request is answered like any other (the emulator streams no ``reasoning_content``).
+- ``modalities``: ``["text"]`` (the default) or ``["text", "audio"]``, the two documented values; with
+  audio, ``audio.format`` must be ``wav`` and ``audio.voice`` one of *that model's* voices (the
+  document's voice list: 49 for qwen3-omni-flash-2025-12-01, 17 for qwen3-omni-flash and -2025-09-15).
+- the audio: at most 20 minutes and 100 MB.
+
+The emulator's own limits: it answers audio only, so exactly one ``input_audio`` holding a base64 WAV
+data URL (``data:audio/wav;base64,...`` or the document's ``data:;base64,...``) must be in the messages,
+and images and video are refused.
+
+The answer is placeholder text in the target language, which the emulator learns as a model would,
+from the instruction: the text items of the user message that holds the audio, where the first
+supported language's English name right after the word "into" wins ("... from English into French.");
+with none, English. The speech follows the input's voiced audio. The stream interleaves text deltas
+and audio deltas of raw 24 kHz PCM16 (one without data after the first, as the service sometimes
+sends), then the finish chunk and the usage chunk. Same request, same bytes.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+from dubber.emulator import chat, synth
+from dubber.emulator.checks import check, field
+from dubber.emulator.dialects import DASHSCOPE
+from dubber.emulator.service import Context, Reply, Service
+from dubber.languages import SUPPORTED
+
+__all__ = ["MODELS", "SERVICE", "VOICES", "Request", "answer", "check_request", "target_language"]
+
+_FLASH_VOICES = ("Cherry", "Ethan", "Nofish", "Jennifer", "Ryan", "Katerina", "Elias", "Jada", "Dylan",
+                 "Sunny", "Li", "Marcus", "Roy", "Peter", "Rocky", "Kiki", "Eric")
+_DEC_VOICES = ("Cherry", "Serena", "Ethan", "Chelsie", "Momo", "Vivian", "Moon", "Maia", "Kai", "Nofish",
+               "Bella", "Jennifer", "Ryan", "Katerina", "Aiden", "Eldric Sage", "Mia", "Mochi", "Bellona",
+               "Vincent", "Bunny", "Neil", "Elias", "Arthur", "Nini", "Ebona", "Seren", "Pip", "Stella",
+               "Bodega", "Sonrisa", "Alek", "Dolce", "Sohee", "Ono Anna", "Lenn", "Emilien", "Andre",
+               "Radio Gol", "Jada", "Dylan", "Li", "Marcus", "Roy", "Peter", "Sunny", "Eric", "Rocky", "Kiki")
+# The voice parameter values each model takes (the document's "Voice list"; 0915 is 2025-09-15's alias).
+VOICES: dict[str, tuple[str, ...]] = {
+    "qwen3-omni-flash": _FLASH_VOICES,
+    "qwen3-omni-flash-2025-09-15": _FLASH_VOICES,
+    "qwen3-omni-flash-0915": _FLASH_VOICES,
+    "qwen3-omni-flash-2025-12-01": _DEC_VOICES,
+}
+MODELS = frozenset(VOICES)
+MAX_AUDIO_MS = 20 * 60 * 1000
+MAX_AUDIO_BYTES = 100 * 1024 * 1024
+_MEDIA_TYPES = {"input_audio": "audio", "image_url": "image", "video_url": "video", "video": "video"}
+_BARE_DATA_URL = "data:;base64,"  # the document's form for local files: no MIME type
+# Longest first, so that a name that begins another (none today) cannot shadow it.
+_NAMES = sorted(((name.lower(), code) for code, name in SUPPORTED.items()), key=lambda p: -len(p[0]))
+_INTO = re.compile(r"\binto\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A validated request: only what the answer depends on."""
+
+    model: str
+    audio: synth.Audio
+    target_lang: str
+    instruction: str  # the text that came with the audio (its tokens count in the usage)
+    voice: str | None  # None: text only
+    include_usage: bool
+    stream: bool = True  # the only kind the Omni models answer
+
+
+def target_language(instruction: str) -> str | None:
+    """The code of the first supported language named right after "into", if any.
+
+    >>> target_language("Translate the speech from English into French. Not into German.")
+    'fr'
+    >>> target_language("What is this audio about?") is None
+    True
+    """
+    for match in _INTO.finditer(instruction):
+        rest = instruction[match.end():].lower()
+        for name, code in _NAMES:
+            if rest.startswith(name) and not rest[len(name):len(name) + 1].isalpha():
+                return code
+    return None
+
+
+def _items(message: dict, where: str) -> list[dict]:
+    """A message's content as a list of items (a plain string is one text item)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    check(isinstance(content, list) and content and all(isinstance(i, dict) for i in content),
+          f"{where}.content must be a string or a non-empty list of objects", f"{where}.content")
+    for n, item in enumerate(content):
+        kind = item.get("type")
+        check(kind == "text" or kind in _MEDIA_TYPES, f"unsupported content type {kind!r}", f"{where}.content[{n}].type")
+        if kind == "text":
+            check(isinstance(item.get("text"), str), f"{where}.content[{n}].text must be a string",
+                  f"{where}.content[{n}].text")
+    return content
+
+
+def _check_message(message: Any, where: str) -> tuple[str, list[dict]]:
+    """The message's role and items, checked against what that role may carry."""
+    check(isinstance(message, dict), f"{where} must be an object", where)
+    role = message.get("role")
+    check(role in ("system", "user", "assistant"), f"{where}.role must be system, user or assistant", f"{where}.role")
+    items = _items(message, where)
+    kinds = {_MEDIA_TYPES[i["type"]] for i in items if i["type"] != "text"}
+    check(role == "user" or not kinds, f"{role} messages hold text only", f"{where}.content")
+    check(len(kinds) <= 1, "a user message can contain text and only one other modality", f"{where}.content")
+    check(sum(i["type"] == "input_audio" for i in items) <= 1, "only one audio file can be input", f"{where}.content")
+    check(not kinds - {"audio"}, "the emulator answers audio input only (no images or video)", f"{where}.content")
+    return role, items
+
+
+def _audio_message(messages: Any) -> tuple[dict, str, str]:
+    """The one input_audio object, where it is, and the text of the user message holding it."""
+    check(isinstance(messages, list) and messages, "messages must be a non-empty list", "messages")
+    found: list[tuple[dict, str, str]] = []
+    role = None
+    for m, message in enumerate(messages):
+        role, items = _check_message(message, f"messages[{m}]")
+        text = "\n".join(i["text"] for i in items if i["type"] == "text")
+        found += [(i, f"messages[{m}].content[{n}].input_audio", text)
+                  for n, i in enumerate(items) if i["type"] == "input_audio"]
+    check(role == "user", "the last message must be the user's", f"messages[{len(messages) - 1}].role")
+    check(len(found) == 1, "the emulator needs exactly one input_audio item to answer", "messages")
+    item, where, text = found[0]
+    return field(item, "input_audio", dict, where, {}), where, text
+
+
+def _voice(body: Mapping[str, Any], model: str, thinking: bool) -> str | None:
+    """The requested voice, or None when only text is asked for."""
+    modalities = field(body, "modalities", list, "modalities", ["text"])
+    check(modalities in (["text"], ["text", "audio"]), 'modalities must be ["text"] or ["text","audio"]',
+          "modalities")
+    if thinking:
+        check("audio" not in modalities, "audio output is not supported in thinking mode", "modalities")
+        check(body.get("audio") is None, "the audio parameter is not supported in thinking mode", "audio")
+    if "audio" not in modalities:
+        return None
+    audio = field(body, "audio", dict, "audio")
+    check(audio is not None, "audio is required when modalities includes audio", "audio")
+    check(audio.get("format") == "wav", "audio.format can only be wav", "audio.format")
+    voice = field(audio, "voice", str, "audio.voice")
+    check(voice is not None, "audio.voice is required", "audio.voice")
+    check(voice in VOICES[model], f"voice {voice!r} is not supported by {model}", "audio.voice")
+    return voice
+
+
+def _decode(item: dict, where: str) -> synth.Audio:
+    data = item.get("data")
+    if isinstance(data, str):
+        check(len(data) * 3 // 4 <= MAX_AUDIO_BYTES, "the audio file cannot exceed 100 MB", f"{where}.data")
+        if data.startswith(_BARE_DATA_URL):  # the WAV's type is in its header; chat's reader wants it named
+            item = {**item, "data": "data:audio/wav;base64," + data[len(_BARE_DATA_URL):]}
+    audio = chat.decode_audio(item, where)
+    check(audio.duration_ms <= MAX_AUDIO_MS, "the audio cannot be longer than 20 minutes", f"{where}.data")
+    return audio
+
+
+def check_request(body: Mapping[str, Any]) -> Request:
+    """Validate a chat-completions body (its ``model`` already routed here); raise ApiError on the first fault."""
+    check(field(body, "stream", bool, "stream", False),
+          "This model only supports stream mode: set the stream parameter to true", "stream")
+    item, where, instruction = _audio_message(body.get("messages"))
+    thinking = field(body, "enable_thinking", bool, "enable_thinking", False)
+    voice = _voice(body, body["model"], thinking)
+    stream_options = field(body, "stream_options", dict, "stream_options", {})
+    include_usage = field(stream_options, "include_usage", bool, "stream_options.include_usage", False)
+    # Decoded last, so that a bad parameter is refused without decoding megabytes of audio first.
+    audio = _decode(item, where)
+    return Request(model=body["model"], audio=audio, target_lang=target_language(instruction) or "en",
+                   instruction=instruction, voice=voice, include_usage=include_usage)
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """The placeholder answer of one request, as ``chat.reply`` frames it."""
+
+    request: Request
+    text: str
+    speech: bytes
+    audio_id: str
+    created: int
+    delta_bytes: int
+
+    def usage(self) -> dict:
+        usage = chat.token_usage(self.request.audio.duration_ms, self.text, len(self.speech))
+        prompt_text = len(re.findall(r"\w+|[^\w\s]", self.request.instruction))
+        usage["prompt_tokens"] += prompt_text
+        usage["total_tokens"] += prompt_text
+        usage["prompt_tokens_details"]["text_tokens"] = prompt_text
+        return usage
+
+    def message(self) -> dict:  # ``chat.Content`` asks for it; never sent, as the Omni models only stream
+        return chat.message(self.text, None)
+
+    def deltas(self) -> Iterator[dict]:
+        yield chat.delta("", "assistant")
+        texts = (chat.delta(piece) for piece in synth.text_pieces(self.text, self.request.target_lang))
+        # A speaking model says its text as it writes it: text and audio deltas come interleaved.
+        audio = (chat.delta(audio=a) for a in chat.audio_deltas(self.speech, self.delta_bytes, self.audio_id,
+                                                                self.created))
+        for pair in itertools.zip_longest(texts, audio):
+            yield from (d for d in pair if d is not None)
+
+
+def answer(req: Request, ctx: Context) -> Reply:
+    """The placeholder answer of ``req``; ``ctx.answer_text`` replaces its text (even for silence),
+    while the speech still follows the input."""
+    text, speech = synth.placeholder_answer(req.audio, req.target_lang, req.voice, ctx.answer_text)
+    spoken = Spoken(req, text, speech, f"audio_{ctx.answer_id}", ctx.created, ctx.delta_bytes)
+    return chat.reply(chat.Envelope(ctx.answer_id, ctx.created, req.model), spoken,
+                      stream=True, include_usage=req.include_usage, broken=ctx.broken)
+
+
+SERVICE = Service(name="omni", path=chat.CHAT_PATH, models=MODELS, dialect=DASHSCOPE,
+                  read=chat.read_body, check=check_request, answer=answer)
