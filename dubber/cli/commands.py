@@ -144,6 +144,15 @@ def transcribe(input_path: Path, common: CommonOptions, lang: str | None, itn: b
                    "the connection closes.")
 @click.option("--drop-stream-rate", type=click.FloatRange(0, 1), default=0.0, metavar="P",
               help="... or each answer with probability P.")
+@click.option("--error-event-every", type=click.IntRange(min=0), default=0, metavar="N",
+              help="End every Nth streamed answer midway with an error event (a plain answer gets a 500).")
+@click.option("--error-event-rate", type=click.FloatRange(0, 1), default=0.0, metavar="P",
+              help="... or each answer with probability P.")
+@click.option("--error-event-code", type=click.Choice(["internal_error", "data_inspection_failed"]),
+              default="internal_error", show_default=True,
+              help="What the error event says failed: a passing error, or content moderation (not retried).")
+@click.option("--max-in-flight", type=click.IntRange(min=0), default=0, metavar="N",
+              help="An account's concurrency quota: a request that finds N others being answered gets a 429.")
 @click.option("--fault-seed", "seed", type=int, default=0, show_default=True,
               help="Seed of the --*-rate faults: the same seed gives the same faults.")
 @click.option("--detect-language", default="en", show_default=True, metavar="LANG",
@@ -153,7 +162,7 @@ def emulator(host: str, port: int, keys: tuple[str, ...], answer_text: str | Non
     """Serve an offline emulator of the APIs; prints its (DashScope) base URL first.
 
     Faults count requests that passed the key and body checks, from 1 in arrival order (every 3rd:
-    3, 6, 9, ...); a request hit by several gets the first of 429, 500, drop.
+    3, 6, 9, ...); a request hit by several gets the first of 429, 500, error event, drop.
     """
     from dubber.emulator import DEFAULT_KEY, Emulator, Faults
 

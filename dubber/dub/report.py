@@ -31,6 +31,16 @@ class DubSummary:
 
 
 @dataclass(frozen=True)
+class RateLimits:
+    """How the service's rate limits shaped the run: requests in flight start at ``jobs``, each 429 burst
+    halves them (``cuts``), successes grow them back."""
+
+    jobs: int
+    lowest_in_flight: int
+    cuts: int
+
+
+@dataclass(frozen=True)
 class DubFacts:
     """What the run decided, beyond the per-window figures."""
 
@@ -46,6 +56,7 @@ class DubFacts:
     original_loudness: Loudness | None
     dub_loudness: Loudness | None  # before matching
     notes: tuple[str, ...]
+    rate_limits: RateLimits | None = None
 
 
 def window_entry(translation: Translation, placement: Placement | None) -> dict[str, Any]:
@@ -75,6 +86,7 @@ def build_report(facts: DubFacts, translations: Sequence[Translation], placement
         "duration_ms": facts.duration_ms, "time_stretch": facts.stretch,
         "loudness": {"original_lufs": _lufs(facts.original_loudness), "dub_lufs_before": _lufs(facts.dub_loudness)},
         "summary": asdict(DubSummary.of(len(windows), placements)),
+        "rate_limits": asdict(facts.rate_limits) if facts.rate_limits else None,
         "notes": list(facts.notes),
         "windows": windows,
     }

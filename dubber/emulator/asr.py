@@ -138,7 +138,8 @@ def answer(req: Request, ctx: Context) -> Reply:
     transcript = Transcript(req, text, language)
     env = chat.Envelope(ctx.answer_id, ctx.created, req.model)
     if req.stream:
-        return chat.reply(env, transcript, stream=True, include_usage=req.include_usage, broken=ctx.broken)
+        return chat.reply(env, transcript, stream=True, include_usage=req.include_usage, broken=ctx.broken,
+                          error_event=ctx.error_event)
     return json_reply(transcript.completion(env), cut=ctx.broken)
 
 

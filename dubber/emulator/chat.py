@@ -149,17 +149,20 @@ def _chunks(env: Envelope, content: Content, include_usage: bool) -> Iterator[di
         yield {**env.chunk(None), "usage": content.usage()}
 
 
-def reply(env: Envelope, content: Content, *, stream: bool, include_usage: bool, broken: bool) -> Reply:
-    """The answer as the client asked for it (streamed or plain), or broken off midway.
+def reply(env: Envelope, content: Content, *, stream: bool, include_usage: bool, broken: bool,
+          error_event: dict | None = None) -> Reply:
+    """The answer as the client asked for it (streamed or plain), broken off midway, or failing midway.
 
     Broken: a plain answer sends half its JSON; a stream sends the first half of its content chunks
-    (at least the role chunk), and never the finish chunk, the usage or ``[DONE]``.
+    (at least the role chunk), and never the finish chunk, the usage or ``[DONE]``. With an
+    ``error_event`` (streams only), that half is followed by one event whose data is the error object.
     """
     if not stream:
         return json_reply(env.completion(content.message(), content.usage()), cut=broken)
-    if broken:
+    if broken or error_event is not None:
         chunks = [env.chunk(d) for d in content.deltas()]
-        return event_stream(chunks[: max(1, len(chunks) // 2)], done=False)
+        half = chunks[: max(1, len(chunks) // 2)]
+        return event_stream(half + ([error_event] if error_event is not None else []), done=False)
     return event_stream(_chunks(env, content, include_usage))
 
 

@@ -10,9 +10,16 @@ order the server's threads run in.
 When several faults hit one request, the one the real service would give first wins:
 
     429 (its rate limiter, before the model runs)  >  500 (the model failed before answering)
-        >  drop (the answer broke off midway)
+        >  error event (the model failed while answering)  >  drop (the answer broke off midway)
+
+An error event is what the chat services send when an answer fails once it has begun: part of the
+stream, then one event whose data is an error object (``{"error": {"code": ...}}``), and no finish chunk
+or ``[DONE]``. Its code says what failed: ``internal_error`` passes, ``data_inspection_failed`` (content
+moderation) does not. A request hit by it that did not ask for a stream gets the 500 instead.
 
 ``latency`` delays every accepted request, faulted or not, before anything is sent back.
+``max_in_flight`` is an account's concurrency quota: an accepted request that finds that many others
+still being answered gets a 429 (with Retry-After), whatever its number.
 """
 from __future__ import annotations
 
@@ -27,10 +34,16 @@ from dubber.emulator.dialects import ApiError
 class Fault(enum.Enum):
     RATE_LIMIT = "429"
     SERVER_ERROR = "500"
+    ERROR_EVENT = "error-event"  # the answer stops midway with an error event in the stream
     DROP = "drop"  # the answer stops midway: no finish chunk, no [DONE]; the connection closes
 
 
-PRECEDENCE = (Fault.RATE_LIMIT, Fault.SERVER_ERROR, Fault.DROP)
+PRECEDENCE = (Fault.RATE_LIMIT, Fault.SERVER_ERROR, Fault.ERROR_EVENT, Fault.DROP)
+# What an error event says, by its code (DashScope's wording).
+EVENT_MESSAGES = {
+    "internal_error": "An internal error has occurred during the answer, please try again later.",
+    "data_inspection_failed": "Output data may contain inappropriate content.",
+}
 
 # DashScope's OpenAI-compatible endpoint answers a TPM/RPM limit with OpenAI's "insufficient_quota"
 # shape, although the account still has credit: dubber must treat it as passing.
@@ -63,11 +76,20 @@ class Faults:
     fail_500_rate: float = 0.0
     drop_stream_every: int = 0
     drop_stream_rate: float = 0.0
+    error_event_every: int = 0
+    error_event_rate: float = 0.0
+    error_event_code: str = "internal_error"  # a key of EVENT_MESSAGES
     seed: int = 0  # for the *_rate faults
+    max_in_flight: int = 0  # requests answered at once before the rest get a 429; 0: no such quota
 
     def __post_init__(self) -> None:
+        if self.error_event_code not in EVENT_MESSAGES:
+            raise ValueError(f"error_event_code must be one of {', '.join(EVENT_MESSAGES)}, "
+                             f"not {self.error_event_code!r}")
         for f in fields(self):
             value = getattr(self, f.name)
+            if isinstance(value, str):
+                continue
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{f.name} must be a finite number, not {value}")
             if f.name.endswith("_rate") and not 0.0 <= value <= 1.0:
@@ -78,6 +100,7 @@ class Faults:
     def _schedule(self, fault: Fault) -> tuple[int, float]:
         return {Fault.RATE_LIMIT: (self.fail_429_every, self.fail_429_rate),
                 Fault.SERVER_ERROR: (self.fail_500_every, self.fail_500_rate),
+                Fault.ERROR_EVENT: (self.error_event_every, self.error_event_rate),
                 Fault.DROP: (self.drop_stream_every, self.drop_stream_rate)}[fault]
 
     def hits(self, fault: Fault, number: int) -> bool:
@@ -109,3 +132,9 @@ def fault_error(fault: Fault, faults: Faults) -> ApiError:
         return ApiError(500, SERVER_MESSAGE, None, code="internal_error", kind="internal_error",
                         variants={"openai": openai})
     raise ValueError(f"{fault} is not answered with an error")
+
+
+def event_error(faults: Faults) -> ApiError:
+    """The error an error event carries (rendered in the path's dialect, like any refusal)."""
+    code = faults.error_event_code
+    return ApiError(500, EVENT_MESSAGES[code], None, code=code, kind=code)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
 from dubber.emulator.dialects import ApiError
-from dubber.emulator.faults import Fault, fault_error
+from dubber.emulator.faults import Fault, event_error, fault_error
 from dubber.emulator.service import Accepted, Captured, Context, Reply, Service, json_reply
 
 if TYPE_CHECKING:
@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024 * 1024  # far above any window dubber sends; stops a runaway client
 _GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)  # the client hung up
-_FAULT_FIELD = {Fault.RATE_LIMIT: "rate_limited", Fault.SERVER_ERROR: "server_errors", Fault.DROP: "dropped"}
+_FAULT_FIELD = {Fault.RATE_LIMIT: "rate_limited", Fault.SERVER_ERROR: "server_errors",
+                Fault.ERROR_EVENT: "error_events", Fault.DROP: "dropped"}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -50,15 +51,31 @@ class Handler(BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4())
         path = urlsplit(self.path).path  # the query is never logged: a client may put a key there
         try:
-            service, req, fault = self._accept(path)
-            config = self.server.config
+            service, req = self._check(path)
+        except Exception as exc:
+            self._refuse(exc, path, request_id)
+            return
+        others = self.server.in_flight(+1) - 1  # accepted: in flight until its answer is sent
+        try:
+            self._answer(service, req, path, request_id, others)
+        finally:
+            self.server.in_flight(-1)
+
+    def _answer(self, service: Service, req: Accepted, path: str, request_id: str, others: int) -> None:
+        """Number the accepted request, wait the latency, and answer it, or fail it with its fault."""
+        config = self.server.config
+        try:
+            fault = self._fault(req, others)
+            event = None
+            if fault is Fault.ERROR_EVENT:
+                event = self.server.router.dialect(path).body(event_error(config.faults), request_id)
             ctx = Context(str(uuid.uuid4()), int(time.time()), config.delta_bytes, config.answer_text,
-                          broken=fault is Fault.DROP, detect_language=config.detect_language)
+                          broken=fault is Fault.DROP, error_event=event, detect_language=config.detect_language)
             reply = service.answer(req, ctx)
         except Exception as exc:
             self._refuse(exc, path, request_id)
             return
-        dropped = ctx.broken
+        dropped = ctx.broken or event is not None
         log.info("%s %s 200 model=%s stream=%s%s", self.command, path, req.model, req.stream,
                  ", cut off midway (fault)" if dropped else "")
         if self._reply(lambda: self._send(200, reply, request_id)) and not dropped:
@@ -75,26 +92,37 @@ class Handler(BaseHTTPRequestHandler):
         body = self.server.router.dialect(path).body(err, request_id)
         self._reply(lambda: self._send(err.status, json_reply(body, err.headers), request_id))
 
-    def _accept(self, path: str) -> tuple[Service, Accepted, Fault | None]:
-        """Read, route and check the request; number it, wait the latency, and raise a 429/500 fault if it has one."""
+    def _check(self, path: str) -> tuple[Service, Accepted]:
+        """Read, route, authorize and check the request (a refusal raises ApiError)."""
         body = self._read_body()
         route = self.server.router.route(self.command, path)
         self.server.count("requests")
         self.server.capture(Captured(self.command, path, self.headers.get("Content-Type", ""), body))
         self._authorize()
         service, fields = route.pick(body)
-        req = service.check(fields)
+        return service, service.check(fields)
+
+    def _fault(self, req: Accepted, others: int) -> Fault | None:
+        """Number the request, wait the latency, and raise its fault if it is answered with an error (a
+        full concurrency quota is a 429 too); returns the fault its answer carries (a drop, an error event)."""
         faults = self.server.config.faults
         number = self.server.count("accepted")
         fault = faults.pick(number)
+        if fault is None and 0 < faults.max_in_flight <= others:
+            # the account's quota of requests answered at once is full: refused at once, before any model runs
+            self.server.count(_FAULT_FIELD[Fault.RATE_LIMIT])
+            log.info("request %d gets fault 429 (%d requests in flight)", number, others)
+            raise fault_error(Fault.RATE_LIMIT, faults)
         if faults.latency:
             time.sleep(faults.latency)
         if fault is not None:
             self.server.count(_FAULT_FIELD[fault])
             log.info("request %d gets fault %s", number, fault.value)
-            if fault is not Fault.DROP:
+            if fault is Fault.ERROR_EVENT and not req.stream:  # a plain answer fails before it is sent
+                raise fault_error(Fault.SERVER_ERROR, faults)
+            if fault not in (Fault.DROP, Fault.ERROR_EVENT):
                 raise fault_error(fault, faults)
-        return service, req, fault
+        return fault
 
     def _reply(self, send: Callable[[], None]) -> bool:
         """Run ``send``; False when the client hung up first (a killed client is no emulator error)."""

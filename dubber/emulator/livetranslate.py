@@ -142,7 +142,8 @@ def answer(req: Request, ctx: Context) -> Reply:
     text, speech = synth.placeholder_answer(req.audio, req.target_lang, req.voice, ctx.answer_text)
     translation = Translation(req, text, speech, f"audio_{ctx.answer_id}", ctx.created, ctx.delta_bytes)
     return chat.reply(chat.Envelope(ctx.answer_id, ctx.created, req.model), translation,
-                      stream=req.stream, include_usage=req.include_usage, broken=ctx.broken)
+                      stream=req.stream, include_usage=req.include_usage, broken=ctx.broken,
+                      error_event=ctx.error_event)
 
 
 SERVICE = Service(name="livetranslate", path=chat.CHAT_PATH, models=MODELS, dialect=DASHSCOPE,

@@ -221,7 +221,8 @@ def answer(req: Request, ctx: Context) -> Reply:
     text, speech = synth.placeholder_answer(req.audio, req.target_lang, req.voice, ctx.answer_text)
     spoken = Spoken(req, text, speech, f"audio_{ctx.answer_id}", ctx.created, ctx.delta_bytes)
     return chat.reply(chat.Envelope(ctx.answer_id, ctx.created, req.model), spoken,
-                      stream=True, include_usage=req.include_usage, broken=ctx.broken)
+                      stream=True, include_usage=req.include_usage, broken=ctx.broken,
+                      error_event=ctx.error_event)
 
 
 SERVICE = Service(name="omni", path=chat.CHAT_PATH, models=MODELS, dialect=DASHSCOPE,

@@ -55,6 +55,7 @@ class EmulatorStats:
     rate_limited: int = 0  # 429 faults
     server_errors: int = 0  # 500 faults
     dropped: int = 0  # answers cut off midway
+    error_events: int = 0  # answers ended by an error event
 
 
 def _host_port(host: str, port: int) -> str:
@@ -91,6 +92,7 @@ class Server(ThreadingHTTPServer):
         self.router = router
         self.stats = EmulatorStats()
         self.captured: deque[Captured] = deque(maxlen=config.capture)
+        self._in_flight = 0
         self._lock = threading.Lock()
 
     def server_bind(self) -> None:
@@ -101,6 +103,12 @@ class Server(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # The default prints a traceback to stderr; only the CLI decides where output goes.
         log.exception("emulator error while serving a request")
+
+    def in_flight(self, change: int) -> int:
+        """Add ``change`` to the count of accepted requests not yet answered; returns the new count."""
+        with self._lock:
+            self._in_flight += change
+            return self._in_flight
 
     def capture(self, request: Captured) -> None:
         if self.config.capture:

@@ -47,6 +47,7 @@ class Context:
     delta_bytes: int  # audio bytes per streamed delta
     answer_text: str | None  # answered instead of the placeholder text; None: the placeholder
     broken: bool = False  # the drop fault: answer only part, as a connection breaking midway would
+    error_event: dict | None = None  # the error-event fault: part of the stream, then this error object
     detect_language: str = "en"  # what a transcriber "detects" when the request names no language
 
 

@@ -17,7 +17,7 @@ from dubber.models import Loudness, MediaInfo, Span, Translation, Usage, Window
 from dubber.speech import vad
 from dubber.speech.windows import WindowOptions, plan_windows
 from dubber.subtitles.cues import CueOptions
-from dubber.translate.fetch import FetchOptions, FetchPlan, fetch_all
+from dubber.translate.fetch import FetchOptions, FetchPlan, FetchStats, fetch_all
 
 log = logging.getLogger(__name__)
 
@@ -106,22 +106,24 @@ def check_input_mode(info: MediaInfo, input_mode: str) -> None:
 def translate_windows(choice: BackendChoice, analysis: Analysis, request: TranslateRequest, *,
                       fetch: FetchOptions = FetchOptions(),
                       on_done: Callable[[Translation], None] | None = None,
-                      keep: Callable[[Translation], Translation] | None = None) -> list[Translation]:
+                      keep: Callable[[Translation], Translation] | None = None
+                      ) -> tuple[list[Translation], FetchStats]:
     """Send every window to ``choice`` (concurrently, cached, retried); results in window order (see
-    fetch_all). The request's task says what comes back: a translation, or the words as spoken."""
+    fetch_all), and how the fetching went. The request's task says what comes back: a translation, or
+    the words as spoken."""
     backend = make_backend(choice.name, choice.config)
     mode = choice.config.input_mode
     plan = FetchPlan(analysis.windows, lambda w: window_media(analysis, w, mode), request)
     translations, stats = fetch_all(backend, plan, fetch, on_done, keep)
     log.info("%d windows: %d from the cache, %d requested", len(translations), stats.cached, stats.fetched)
-    return translations
+    return translations, stats
 
 
 def transcribe_windows(choice: BackendChoice, analysis: Analysis, source: Lang | None, fetch: FetchOptions,
                        itn: bool = True) -> list[Translation]:
     """Every window's words as spoken, in the source language (``source``, or as the service detects it)."""
     request = TranslateRequest(target=None, source=source, task="transcribe", itn=itn)
-    return translate_windows(choice, analysis, request, fetch=fetch)
+    return translate_windows(choice, analysis, request, fetch=fetch)[0]
 
 
 def detected_language(transcripts: Sequence[Translation]) -> str | None:

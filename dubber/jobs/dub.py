@@ -12,7 +12,7 @@ from dubber.backends import TranslateRequest
 from dubber.dub.clips import ClipSpool
 from dubber.dub.duck import DuckOptions, duck_spans
 from dubber.dub.render import DUB_RATE, render_dub, write_envelope
-from dubber.dub.report import DubFacts, DubSummary, build_report, to_json
+from dubber.dub.report import DubFacts, DubSummary, RateLimits, build_report, to_json
 from dubber.dub.timeline import FitOptions, Placement, dubbed_speech, fit_timeline
 from dubber.errors import OptionError
 from dubber.jobs.common import (Analysis, TranslateJob, analyse, bilingual_sources, check_input_mode, total_usage,
@@ -28,6 +28,7 @@ from dubber.media.tool import run_ffmpeg
 from dubber.models import Loudness, MediaInfo, Translation, Usage
 from dubber.subtitles.cues import build_cues
 from dubber.subtitles.writers import WRITERS
+from dubber.translate.fetch import FetchStats
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def _check_video(kind: OutputKind, info: MediaInfo, path: Path) -> None:
 
 
 def _translate(job: DubJob, analysis: Analysis, spool: ClipSpool,
-               on_done: Callable[[Translation], None] | None) -> list[Translation]:
+               on_done: Callable[[Translation], None] | None) -> tuple[list[Translation], FetchStats]:
     """Translate every window with speech; each answer's audio goes to the spool as it arrives."""
     def spool_it(translation: Translation) -> None:
         spool.add(translation)
@@ -209,7 +210,7 @@ def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -
         analysis = analyse(info, work, job.vad_method, job.windows,
                            measure_prefilter=f"aformat=channel_layouts={_layout(info)}")
         spool = ClipSpool(work / "clips", find_speech=job.timing == "dub")
-        translations = _translate(job, analysis, spool, on_done)
+        translations, fetched = _translate(job, analysis, spool, on_done)
         stretch = stretch_method()
         placements = fit_timeline([s.clip for s in spool.clips.values()], analysis.duration_ms, job.fit)
         _warn_overflow(placements, job.fit.max_speed)
@@ -225,7 +226,7 @@ def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -
         notes = _notes(job, info, kind, outputs, bool(cues))
         facts = DubFacts(job.input, outputs.media, (outputs.srt, outputs.vtt), job.target.code, job.voice, job.mix,
                          job.fit.max_speed, analysis.duration_ms, stretch, rendered.original, rendered.dub,
-                         tuple(notes))
+                         tuple(notes), RateLimits(job.fetch.jobs, fetched.lowest_in_flight, fetched.rate_limit_cuts))
         files.write_text(outputs.srt, texts["srt"])
         files.write_text(outputs.vtt, texts["vtt"])
         files.write_text(outputs.report, to_json(build_report(facts, translations, placements)))

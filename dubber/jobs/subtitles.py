@@ -42,7 +42,7 @@ def run_subtitles(job: SubtitleJob, on_done: Callable[[Translation], None] | Non
     with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
         analysis = analyse(info, Path(tmp), job.vad_method, job.windows)
         request = TranslateRequest(target=job.target, source=job.source, glossary=job.glossary)
-        translations = translate_windows(job.backend, analysis, request, fetch=job.fetch, on_done=on_done)
+        translations, _ = translate_windows(job.backend, analysis, request, fetch=job.fetch, on_done=on_done)
         sources = bilingual_sources(job, analysis)
     cues = build_cues(translations, job.target.code, analysis.duration_ms, job.cues,
                       sources.texts if sources else None, sources.code if sources else None)

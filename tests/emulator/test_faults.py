@@ -119,6 +119,26 @@ def test_a_dropped_plain_answer_breaks_the_connection():
             sdk_create(client_for(emu), request(SPEECH_1S5))
 
 
+def test_an_error_event_ends_a_stream_midway_in_dashscopes_shape():
+    faults = Faults(error_event_every=1, error_event_code="data_inspection_failed")
+    with Emulator() as clean, Emulator(faults=faults) as failing:
+        full = collect_stream(client_for(clean), request(SPEECH_1S5))
+        body = request(SPEECH_1S5, stream=True, stream_options={"include_usage": True})
+        status, _, raw = http_post(failing, json.dumps(body).encode())
+        with pytest.raises(openai.APIError) as info:  # the SDK raises the event's error as it reads it
+            collect_stream(client_for(failing), request(SPEECH_1S5))
+        with pytest.raises(openai.InternalServerError):  # a plain answer cannot carry an event: a 500
+            sdk_create(client_for(failing), request(SPEECH_1S5, stream=False))
+        stats = failing.stats
+    events = [json.loads(e.removeprefix(b"data: ")) for e in raw.split(b"\n\n") if e.startswith(b"data: {")]
+    assert status == 200 and b"[DONE]" not in raw and b'"finish_reason":"stop"' not in raw
+    assert all("choices" in e for e in events[:-1]) and 1 < len(events) < len(full["deltas"]) + 3
+    assert events[-1]["error"] == {"code": "data_inspection_failed", "message": events[-1]["error"]["message"],
+                                   "type": "data_inspection_failed", "param": None}
+    assert events[-1]["request_id"] and info.value.code == "data_inspection_failed"
+    assert (stats.accepted, stats.error_events, stats.answered) == (3, 3, 0)
+
+
 def test_latency_delays_every_answer():
     with Emulator(faults=Faults(latency=0.3)) as emu:
         started = time.monotonic()

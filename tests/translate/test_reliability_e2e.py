@@ -85,14 +85,15 @@ def reference(talk, clean_emulator, tmp_path_factory) -> Reference:
 # --- faults and retries ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("jobs, retries", [
-    # One at a time, a window's attempts take consecutive request numbers, and at most 4 in a row are
+    # One at a time, a window's attempts take consecutive request numbers, and at most 5 in a row are
     # faulted by this schedule: the default 6 attempts always suffice.
     (1, 6),
     # Four at a time, attempts interleave: 60% of requests fail, so give each window more tries.
     (4, 20),
 ])
 def test_faults_are_retried_and_change_nothing(talk, reference, tmp_path, cache_home, jobs, retries):
-    faults = Faults(fail_429_every=3, fail_500_every=5, drop_stream_every=4, retry_after=0.05)
+    faults = Faults(fail_429_every=3, fail_500_every=5, drop_stream_every=4, error_event_every=14,
+                    retry_after=0.05)
     with Emulator(faults=faults) as emu:
         result = dubber(emu, "subtitles", talk, "--to", "en", "--no-cache", "--out-dir", tmp_path,
                         "--jobs", jobs, "--retries", retries, *FAST, cache_home=cache_home)
@@ -100,8 +101,44 @@ def test_faults_are_retried_and_change_nothing(talk, reference, tmp_path, cache_
     assert result.code == 0, result.stderr
     assert outputs(tmp_path) == (reference.srt, reference.vtt)
     assert stats.answered == reference.windows
-    assert stats.rate_limited and stats.server_errors and stats.dropped
-    assert stats.accepted == reference.windows + stats.rate_limited + stats.server_errors + stats.dropped
+    assert stats.rate_limited and stats.server_errors and stats.dropped and stats.error_events
+    assert stats.accepted == (reference.windows + stats.rate_limited + stats.server_errors + stats.dropped
+                              + stats.error_events)
+
+
+def test_under_a_concurrency_quota_requests_in_flight_back_off_and_the_run_converges(talk, reference, tmp_path,
+                                                                                     cache_home):
+    """An account that answers two requests at once (more get a 429): eight workers would be refused six
+    at a time on every round; instead the number in flight is cut on the first 429s and grown back only
+    slowly, so the run finishes with few 429s and the report says how far it backed off. (Measured on
+    these nine windows: 10 429s, six of them the first burst's; 38 with the limit fixed at eight.)"""
+    with Emulator(faults=Faults(max_in_flight=2, latency=0.3, retry_after=0.05)) as emu:
+        result = dubber(emu, "dub", talk, "--to", "en", "--no-cache", "--jobs", "8", "--retries", "20",
+                        "-o", tmp_path / "talk.en.mp4", *FAST, cache_home=cache_home)
+        stats = emu.stats
+    assert result.code == 0, result.stderr
+    assert len(read_srt(tmp_path / "talk.en.srt")) >= reference.windows
+    assert stats.answered == reference.windows
+    assert 0 < stats.rate_limited <= 2 * reference.windows, f"{stats.rate_limited} 429s, {reference.windows} windows"
+    report = json.loads((tmp_path / "talk.en.dub.json").read_text())
+    assert report["rate_limits"]["jobs"] == 8 and report["rate_limits"]["cuts"] >= 1
+    assert report["rate_limits"]["lowest_in_flight"] <= 2
+    assert "rate-limited this run" in result.stderr
+
+
+def test_moderation_inside_a_stream_stops_the_run_at_once(talk, tmp_path, cache_home):
+    """A refusal that arrives as an error event mid-answer (content moderation) cannot be cured by
+    retrying: the run stops with one line naming the window and the code, having written nothing."""
+    faults = Faults(error_event_every=3, error_event_code="data_inspection_failed")
+    with Emulator(faults=faults) as emu:
+        result = dubber(emu, "subtitles", talk, "--to", "en", "--no-cache", "--out-dir", tmp_path, "--jobs", "1",
+                        *FAST, cache_home=cache_home)
+        stats = emu.stats
+    assert result.code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert re.fullmatch(r"dubber: error: window 2: the service refused the audio \(data_inspection_failed\): .+", line)
+    assert stats.error_events == 1 and stats.accepted == 3, "a refused answer was retried or more were sent"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_second_run_makes_no_request(talk, reference, clean_emulator, tmp_path, cache_home):
