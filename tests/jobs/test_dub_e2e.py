@@ -3,17 +3,20 @@ subprocess, real HTTP to the emulator (which returns synthetic speech), the real
 with PyAV (packets, streams, tags, dispositions, durations) and by decoding their audio."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from dubber.emulator import Emulator, Faults
+from dubber.emulator import DEFAULT_KEY, Emulator, Faults
 from dubber.languages import parse_lang
 from dubber.media.loudness import measure_loudness
 from dubber.media.tool import ffmpeg_exe
@@ -283,3 +286,55 @@ def test_a_folder_at_an_output_name_is_refused_before_paying(tmp_path: Path, sce
     assert result.stderr.strip().splitlines() == [f"dubber: error: {tmp_path / 'talk.zh.vtt'}: is a folder: "
                                                   "cannot write the output there"]
     assert sorted(os.listdir(tmp_path)) == ["talk.mp4", "talk.zh.vtt"]
+
+
+def _replayed_speech(emu: Emulator, body: bytes) -> np.ndarray:
+    """The speech the (deterministic) emulator answers to a captured request: its audio deltas joined."""
+    req = urllib.request.Request(emu.base_url + "/chat/completions", data=body, method="POST",
+                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {DEFAULT_KEY}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        events = [line[6:] for line in resp.read().split(b"\n") if line.startswith(b"data: {")]
+    pcm = b"".join(base64.b64decode(d["audio"]["data"]) for e in events for c in json.loads(e)["choices"]
+                   if (d := c["delta"]).get("audio") and d["audio"].get("data"))
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768
+
+
+def _envelope(signal: np.ndarray, rate: int) -> np.ndarray:
+    frame = rate // 100
+    count = len(signal) // frame
+    return np.sqrt(np.mean(signal[:count * frame].reshape(count, frame) ** 2, axis=1))
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    n = min(len(a), len(b))
+    return float(np.corrcoef(a[:n], b[:n])[0, 1])
+
+
+def test_sped_up_clips_are_time_compressed_in_the_decoded_dub(tmp_path: Path, scene, dubber_env):
+    """Decoded, a sped-up clip is the service's speech compressed by the reported factor (its words and
+    gaps shorter), not the same speech cut at its slot: its loudness envelope matches the natural one
+    compressed, and matches it clearly better than the natural one."""
+    audio = write_media(scene.pcm, tmp_path / "talk.wav")
+    with Emulator() as emu:
+        env = {**dubber_env, "DUBBER_BASE_URL": emu.base_url}
+        result = subprocess.run([sys.executable, "-m", "dubber", "dub", str(audio), "--to", "de", "--mix", "replace",
+                                 "--max-window", "2", "--min-window", "1", "--no-cache"], env=env,
+                                capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert result.returncode == 0, result.stderr
+        outputs = [Path(line) for line in result.stdout.split()]
+        report = json.loads(outputs[-1].read_text(encoding="utf-8"))
+        dub, rate = avprobe.decode_audio(outputs[0])
+        by_length = {}
+        for sent in emu.captured:  # each window's request, told apart by its audio's length
+            wav = json.loads(sent.body)["messages"][0]["content"][0]["input_audio"]["data"].split(",", 1)[1]
+            by_length[(len(base64.b64decode(wav)) - 44) // 32] = sent.body
+        fast = [w for w in _placed(report) if w["speed"] > 1.0]
+        assert fast, "nothing needed a speed-up: the test lost its point"
+        for w in fast:
+            natural = _replayed_speech(emu, by_length[w["window_end_ms"] - w["window_start_ms"]])
+            spoken = _envelope(natural, 24000)
+            spoken = spoken[np.flatnonzero(spoken > spoken.max() / 100)[0]:]  # from its first sound, as placed
+            played = _envelope(dub[w["dub_start_ms"] * rate // 1000:w["dub_end_ms"] * rate // 1000], rate)
+            compressed = np.interp(np.arange(len(played)) * w["speed"], np.arange(len(spoken)), spoken)
+            stretched, unstretched = _correlation(played, compressed), _correlation(played, spoken)
+            assert stretched > 0.8 and stretched > unstretched + 0.1, (w["index"], stretched, unstretched)
