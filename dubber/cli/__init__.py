@@ -11,6 +11,7 @@ import sys
 import click
 
 from dubber.cli.commands import cache, dub, emulator, subtitles, transcribe
+from dubber.cli.tools import doctor, plan_command
 from dubber.errors import DubberError, OptionError
 
 
@@ -20,7 +21,7 @@ def cli() -> None:
     """Translate a video's speech into subtitles and a dubbed audio track."""
 
 
-for _command in (subtitles, dub, transcribe, cache, emulator):
+for _command in (subtitles, dub, transcribe, plan_command, doctor, cache, emulator):
     cli.add_command(_command)
 
 

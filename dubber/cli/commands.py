@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from dubber.cli.options import (TRANSCRIBERS, TRANSLATORS, CommonOptions, TranslateOptions, formats, human_size,
-                                job_options)
+from dubber.cli.options import TRANSCRIBERS, TRANSLATORS, CommonOptions, TranslateOptions, formats, job_options
 from dubber.dub.timeline import FitOptions
 from dubber.jobs.dub import MIXES, TIMINGS, DubJob, run_dub
 from dubber.jobs.subtitles import SubtitleJob, run_subtitles
@@ -16,6 +15,7 @@ from dubber.jobs.transcribe import TranscribeJob, run_transcribe
 from dubber.languages import parse_lang
 from dubber.models import Usage
 from dubber.translate import cache as window_cache
+from dubber.translate.cache import human_size
 
 NO_SPEECH = 3  # exit code: the input has no speech; the outputs are valid but empty
 def _tokens(usage: Usage) -> str:

@@ -26,7 +26,7 @@ from dubber.languages import parse_lang
 from dubber.speech import vad
 from dubber.speech.windows import WindowOptions
 from dubber.subtitles.writers import WRITERS
-from dubber.translate.cache import DEFAULT_MAX_BYTES
+from dubber.translate.cache import DEFAULT_MAX_BYTES, human_size
 from dubber.translate.cache import default_dir as default_cache_dir
 from dubber.translate.fetch import FetchOptions
 from dubber.translate.glossary import load_glossary
@@ -59,16 +59,18 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
 
 
-def human_size(count: int) -> str:
-    """``count`` bytes for a reader (powers of 1024).
-
-    >>> human_size(2147483648), human_size(1536), human_size(12)
-    ('2.0 GiB', '1.5 KiB', '12 B')
-    """
-    for unit, size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if count >= size:
-            return f"{count / size:.1f} {unit}"
-    return f"{count} B"
+def backend_choice(name: str, api_key: str | None = None, base_url: str | None = None, model: str | None = None,
+                   input_mode: str = "audio") -> BackendChoice:
+    """Backend ``name`` with its key, endpoint and model: the options given, else its family's variables,
+    else its defaults (a missing key is a one-line usage error)."""
+    spec = backend_spec(name)
+    family = FAMILIES[spec.family]
+    key = api_key or os.environ.get(family.key_env)
+    if not key:
+        raise OptionError(f"no API key: pass --api-key or set {family.key_env}")
+    url = base_url or os.environ.get(family.url_env) or family.default_url
+    return BackendChoice(spec.name, BackendConfig(api_key=key, base_url=url, model=model or spec.default_model,
+                                                  input_mode=input_mode))
 
 
 def _seconds(value: float) -> int:
@@ -163,14 +165,8 @@ class CommonOptions:
 
     def choice(self, name: str | None = None, input_mode: str = "audio") -> BackendChoice:
         """Backend ``name`` (default: the chosen one) with its key, endpoint and model resolved."""
-        spec = backend_spec(name or self.backend)
-        family = FAMILIES[spec.family]
-        key = self.api_key or os.environ.get(family.key_env)
-        if not key:
-            raise OptionError(f"no API key: pass --api-key or set {family.key_env}")
-        url = self.base_url or os.environ.get(family.url_env) or family.default_url
-        model = (self.model if name in (None, self.backend) else None) or spec.default_model
-        return BackendChoice(spec.name, BackendConfig(api_key=key, base_url=url, model=model, input_mode=input_mode))
+        model = self.model if name in (None, self.backend) else None
+        return backend_choice(name or self.backend, self.api_key, self.base_url, model, input_mode)
 
     def fetch(self) -> FetchOptions:
         if not math.isfinite(self.retry_wait):  # click's FloatRange lets nan through

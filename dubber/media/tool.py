@@ -38,6 +38,23 @@ def ffmpeg_exe() -> str:
         raise ToolError("no ffmpeg found: install ffmpeg or the imageio-ffmpeg package") from exc
 
 
+def ffmpeg_source() -> str:
+    """Where ``ffmpeg_exe`` found its binary: ``DUBBER_FFMPEG``, ``system`` (on PATH) or ``imageio-ffmpeg``."""
+    if os.environ.get("DUBBER_FFMPEG"):
+        return "DUBBER_FFMPEG"
+    return "system" if shutil.which("ffmpeg") else "imageio-ffmpeg"
+
+
+def ffmpeg_version() -> str:
+    """The first line of ``ffmpeg -version`` (e.g. ``ffmpeg version 7.1 ...``)."""
+    try:
+        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, check=False)
+    except OSError as exc:
+        raise ToolError(f"cannot run ffmpeg ({exc.strerror})") from exc
+    lines = proc.stdout.decode("utf-8", "replace").splitlines()
+    return lines[0].split(" Copyright")[0].strip() if lines else f"unknown (exit {proc.returncode})"
+
+
 def run_ffmpeg(args: list[str], *, what: str, loglevel: str = "error") -> str:
     """Run ffmpeg with ``args``; raise ToolError on failure. Returns ffmpeg's log, where analysis
     filters (``loudnorm``) print their results at ``info`` level."""

@@ -140,6 +140,18 @@ class WindowCache:
             self._warn_once("write", exc)
 
 
+def human_size(count: int) -> str:
+    """``count`` bytes for a reader (powers of 1024).
+
+    >>> human_size(2147483648), human_size(1536), human_size(12)
+    ('2.0 GiB', '1.5 KiB', '12 B')
+    """
+    for unit, size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} B"
+
+
 @dataclass(frozen=True)
 class CacheStats:
     """What a cache folder holds."""
