@@ -78,8 +78,11 @@ class Handler(BaseHTTPRequestHandler):
         dropped = ctx.broken or event is not None
         log.info("%s %s 200 model=%s stream=%s%s", self.command, path, req.model, req.stream,
                  ", cut off midway (fault)" if dropped else "")
-        if self._reply(lambda: self._send(200, reply, request_id)) and not dropped:
+        # Counted before the last byte goes: a client that has its whole answer then sees it counted.
+        if not dropped:
             self.server.count("answered")
+        if not self._reply(lambda: self._send(200, reply, request_id)) and not dropped:
+            self.server.count("answered", -1)  # the client hung up first: not answered after all
 
     def _refuse(self, exc: Exception, path: str, request_id: str) -> None:
         """Answer ``exc`` as a JSON error in the path's dialect (a bug: a 500, as the service would)."""

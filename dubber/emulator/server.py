@@ -115,10 +115,10 @@ class Server(ThreadingHTTPServer):
             with self._lock:
                 self.captured.append(request)
 
-    def count(self, name: str) -> int:
-        """Add one to the ``name`` counter of the stats; returns its new value."""
+    def count(self, name: str, by: int = 1) -> int:
+        """Add ``by`` to the ``name`` counter of the stats; returns its new value."""
         with self._lock:
-            self.stats = replace(self.stats, **{name: getattr(self.stats, name) + 1})
+            self.stats = replace(self.stats, **{name: getattr(self.stats, name) + by})
             return getattr(self.stats, name)
 
 
