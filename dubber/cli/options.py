@@ -25,6 +25,7 @@ from dubber.jobs.common import BackendChoice
 from dubber.languages import parse_lang
 from dubber.speech import vad
 from dubber.speech.windows import WindowOptions
+from dubber.subtitles.cues import CueOptions
 from dubber.subtitles.writers import WRITERS
 from dubber.translate.cache import DEFAULT_MAX_BYTES, human_size
 from dubber.translate.cache import default_dir as default_cache_dir
@@ -138,6 +139,9 @@ def _translate_options() -> list[Callable]:
         click.option("--bilingual", is_flag=True,
                      help="Show the source line under each translated line (a second request per window "
                           "transcribes it)."),
+        click.option("--cut-overlong", is_flag=True,
+                     help="Cut a subtitle too long to read in its time at a word, ending it with '…' (default: "
+                          "keep every word and report the cue)."),
     ]
 
 
@@ -194,6 +198,7 @@ class TranslateOptions:
     input_mode: str
     glossary: Path | None
     bilingual: bool
+    cut_overlong: bool
 
     def job_fields(self, common: CommonOptions, input_path: Path, voice: str | None = None) -> dict[str, object]:
         """TranslateJob's fields, checked against what the chosen backend can do."""
@@ -210,7 +215,7 @@ class TranslateOptions:
             transcriber = common.choice(spec.transcriber)
         return {**common.job_fields(input_path, self.input_mode), "target": target,
                 "source": parse_lang(self.source) if self.source else None, "glossary": glossary,
-                "transcriber": transcriber}
+                "transcriber": transcriber, "cues": CueOptions(cut_overlong=self.cut_overlong)}
 
 
 def _pop(cls: type, options: dict) -> object:

@@ -1,5 +1,6 @@
 """Each window's translated speech as a clip: trimmed of its silence, spooled to its own file as it
-arrives (so no clip outlives its window's turn in memory), and the pure sample maths on one clip."""
+arrives (so no clip outlives its window's turn in memory), split into parts on the window's phrases
+(``dubber.dub.phrases``) at the pauses found in it then, and the pure sample maths on one clip."""
 from __future__ import annotations
 
 import logging
@@ -9,9 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from dubber.dub.phrases import window_parts
 from dubber.dub.timeline import Clip
 from dubber.models import Span, Translation
 from dubber.speech.vad import detect_speech
+from dubber.subtitles.timing import TimingRules
 
 log = logging.getLogger(__name__)
 
@@ -19,22 +22,27 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Spooled:
     """One window's trimmed speech on disk, at its own sample rate, and where it speaks inside the clip
-    (clip-local ms; empty unless the spool was asked to find it)."""
+    (clip-local ms; empty unless the spool was asked to find it). ``parts`` are what the timeline fits:
+    the clip cut on the window's phrases (just ``clip`` when the window holds one phrase)."""
 
     clip: Clip
     path: Path
     rate: int
     speech: tuple[Span, ...] = ()
+    parts: tuple[Clip, ...] = ()
 
 
 class ClipSpool:
-    """Keeps each window's trimmed speech in a file of its own. With ``find_speech``, each clip's speech
-    spans are found once, as it arrives (``--timing dub`` times the subtitles to them)."""
+    """Keeps each window's trimmed speech in a file of its own, and cuts it into parts on the window's
+    phrases (grouped by ``rules``, the cue rules, so the dub follows the subtitles' phrases) at the pauses
+    found in it on arrival. With ``find_speech``, each clip's speech spans are found once, as it arrives
+    (``--timing dub`` times the subtitles to them)."""
 
-    def __init__(self, folder: Path, find_speech: bool = False) -> None:
+    def __init__(self, folder: Path, find_speech: bool = False, rules: TimingRules = TimingRules()) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.find_speech = find_speech
+        self.rules = rules
         self.clips: dict[int, Spooled] = {}
         self._seen: set[int] = set()
 
@@ -54,11 +62,28 @@ class ClipSpool:
         path = self.folder / f"{window.index:05d}.pcm"
         samples[first:end].tofile(path)
         onset = window.speech[0].start_ms if window.speech else window.start_ms
-        length_ms = -(-(end - first) * 1000 // result.audio_rate)  # ceil: a clip never outgrows its plan
+        length_ms = int(-(-(end - first) * 1000 // result.audio_rate))  # ceil: never outgrows its plan
         speech = detect_speech(samples[first:end], result.audio_rate) if self.find_speech else ()
-        spooled = Spooled(Clip(window.index, onset, length_ms), path, result.audio_rate, speech)
+        parts = window_parts(window, length_ms, voiced_runs(samples[first:end], result.audio_rate), self.rules)
+        spooled = Spooled(Clip(window.index, onset, length_ms), path, result.audio_rate, speech, parts)
+        log.debug("window %d: %d ms of dub in %d parts (clip ms: %s)", window.index, length_ms, len(parts),
+                  ", ".join(f"{c.offset_ms}-{c.offset_ms + c.length_ms} at {c.onset_ms}" for c in parts))
         self.clips[window.index] = spooled
         return spooled
+
+
+def _loud_frames(samples: np.ndarray, frame: int, floor_db: float, below_peak_db: float) -> np.ndarray:
+    """Indices of the ``frame``-sample frames that are sound (the rule in ``voiced_bounds``)."""
+    count = math.ceil(len(samples) / frame)
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    padded = np.zeros(count * frame)
+    padded[:len(samples)] = samples
+    rms = np.sqrt(np.mean((padded.reshape(count, frame) / 32768.0) ** 2, axis=1))
+    level = 20 * np.log10(np.maximum(rms, 1e-10))
+    if level.max() < floor_db:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(level >= max(floor_db, level.max() - below_peak_db))
 
 
 def voiced_bounds(samples: np.ndarray, rate: int, floor_db: float = -50.0, below_peak_db: float = 40.0,
@@ -69,18 +94,33 @@ def voiced_bounds(samples: np.ndarray, rate: int, floor_db: float = -50.0, below
     clip's loudest frame; ``margin_ms`` is kept either side so soft consonants are not clipped.
     """
     frame = max(1, rate * frame_ms // 1000)
-    count = math.ceil(len(samples) / frame)
-    if count == 0:
-        return 0, 0
-    padded = np.zeros(count * frame)
-    padded[:len(samples)] = samples
-    rms = np.sqrt(np.mean((padded.reshape(count, frame) / 32768.0) ** 2, axis=1))
-    level = 20 * np.log10(np.maximum(rms, 1e-10))
-    loud = np.flatnonzero(level >= max(floor_db, level.max() - below_peak_db))
-    if level.max() < floor_db or len(loud) == 0:
+    loud = _loud_frames(samples, frame, floor_db, below_peak_db)
+    if len(loud) == 0:
         return 0, 0
     margin = rate * margin_ms // 1000
     return max(0, loud[0] * frame - margin), min(len(samples), (loud[-1] + 1) * frame + margin)
+
+
+def voiced_runs(samples: np.ndarray, rate: int, min_pause_ms: int = 40, floor_db: float = -50.0,
+                below_peak_db: float = 40.0, frame_ms: int = 10, margin_ms: int = 10) -> tuple[Span, ...]:
+    """A clip's sound as runs (ms, clip-local) separated by pauses of at least ``min_pause_ms``: the only
+    places the clip may be cut. Sound is judged as in ``voiced_bounds``, and each run keeps ``margin_ms``
+    either side; silences too short to leave ``min_pause_ms`` between the margins stay inside a run.
+
+    ``min_pause_ms=40`` (60 ms of silent frames with the margins): low enough to find the gaps a speech
+    service leaves between words (the emulator's are 60-140 ms), while the shorter silences inside words
+    (most stop consonants' closures) are never cut points.
+    """
+    frame = max(1, rate * frame_ms // 1000)
+    loud = _loud_frames(samples, frame, floor_db, below_peak_db)
+    if len(loud) == 0:
+        return ()
+    bridge = math.ceil((min_pause_ms + 2 * margin_ms) / frame_ms)  # silent frames that make a pause
+    breaks = np.flatnonzero(np.diff(loud) > bridge)
+    firsts, lasts = np.concatenate([[0], breaks + 1]), np.concatenate([breaks, [len(loud) - 1]])
+    total_ms = len(samples) * 1000 // rate
+    return tuple(Span(max(0, int(loud[a]) * frame_ms - margin_ms),
+                      min(total_ms, (int(loud[b]) + 1) * frame_ms + margin_ms)) for a, b in zip(firsts, lasts))
 
 
 def fit_samples(samples: np.ndarray, count: int, fade: int = 0) -> np.ndarray:

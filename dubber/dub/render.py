@@ -1,8 +1,9 @@
 """Render the fitted timeline to disk: the dub track (mono PCM16) and the duck envelope (float32 gains).
 
 Memory stays bounded by one clip: each window's speech was spooled to its own file as it arrived, and
-the track is written front to back, silence and clips in turn. Time stretching runs ffmpeg once per
-sped-up clip, with the run's stretch method (``dubber.media.stretch``).
+the track is written front to back, silence and clips in turn. A placement of one part of a window's
+clip reads only that part's samples from the window's file. Time stretching runs ffmpeg once per
+sped-up part, with the run's stretch method (``dubber.media.stretch``).
 """
 from __future__ import annotations
 
@@ -22,12 +23,28 @@ DUB_RATE = 24000  # Hz: the service's speech rate; the track is rendered at it, 
 PER_MS = DUB_RATE // 1000
 
 
+def part_range(placement: Placement, rate: int, total: int) -> tuple[int, int]:
+    """The ``[first, end)`` samples of a placed part in its window's clip of ``total`` samples at ``rate``.
+
+    >>> part_range(Placement(0, 0, 500, 500, 500, 1.0, 0, 1, 700), 24000, 60000)
+    (16800, 28800)
+    """
+    first = min(total, placement.offset_ms * rate // 1000)
+    return first, min(total, first + -(-placement.clip_ms * rate // 1000))
+
+
+def _part_samples(placement: Placement, spooled: Spooled) -> np.ndarray:
+    first, end = part_range(placement, spooled.rate, spooled.path.stat().st_size // 2)
+    return np.fromfile(spooled.path, dtype="<i2", count=end - first, offset=2 * first)
+
+
 def _clip_samples(placement: Placement, spooled: Spooled, scratch: Path, fade_ms: int, stretch: str) -> np.ndarray:
-    if placement.speed == 1.0 and spooled.rate == DUB_RATE:
-        samples = np.fromfile(spooled.path, dtype="<i2")
-    else:
-        run_ffmpeg(stretch_args(spooled.path, spooled.rate, scratch, DUB_RATE, placement.speed, stretch),
-                   what=f"time-stretching clip {placement.index}")
+    samples = _part_samples(placement, spooled)
+    if placement.speed != 1.0 or spooled.rate != DUB_RATE:
+        part = scratch.with_name("part.pcm")
+        samples.tofile(part)
+        run_ffmpeg(stretch_args(part, spooled.rate, scratch, DUB_RATE, placement.speed, stretch),
+                   what=f"time-stretching clip {placement.index} part {placement.part}")
         samples = np.fromfile(scratch, dtype="<i2")
     fade = fade_ms * PER_MS if placement.overflow_ms > 0 else 0
     return fit_samples(samples, placement.played_ms * PER_MS, fade)

@@ -1,19 +1,27 @@
 """The dub run's report (``<stem>.<lang>.dub.json``): per window its times, text, clip length, speed
-factor and overflow, plus what went into the file. Pure: values in, a JSON-ready dict out."""
+factor and overflow, and its parts (one per phrase that got dubbed speech: onset, where in the clip it
+comes from, where it plays, speed, overflow), plus what went into the file. Pure: values in, a
+JSON-ready dict out.
+
+A window's own figures sum up its parts, as they described its one clip before clips were split:
+``clip_ms`` and ``overflow_ms`` are the parts' totals, ``dub_start_ms`` the first part's start,
+``dub_end_ms`` and ``slot_end_ms`` the last part's, ``speed`` the fastest part's."""
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from dubber.dub.timeline import Placement
 from dubber.models import Loudness, Translation
+from dubber.subtitles.cues import Overlong
 
 
 @dataclass(frozen=True)
 class DubSummary:
-    """The run in a few figures: in the report's ``summary`` and in the CLI's closing line."""
+    """The run in a few figures: in the report's ``summary`` and in the CLI's closing line. ``clips``,
+    ``sped_up`` and ``overflowed`` count windows (one clip each), ``parts`` the placed parts."""
 
     windows: int
     clips: int
@@ -21,13 +29,17 @@ class DubSummary:
     overflowed: int
     overflow_ms: int
     fastest: float
+    parts: int = 0
 
     @classmethod
     def of(cls, windows: int, placements: Sequence[Placement]) -> "DubSummary":
-        return cls(windows=windows, clips=len(placements), sped_up=sum(p.speed > 1.0 for p in placements),
-                   overflowed=sum(p.overflow_ms > 0 for p in placements),
+        def windows_where(test: Callable[[Placement], bool]) -> int:
+            return len({p.index for p in placements if test(p)})
+
+        return cls(windows=windows, clips=windows_where(lambda p: True), sped_up=windows_where(lambda p: p.speed > 1.0),
+                   overflowed=windows_where(lambda p: p.overflow_ms > 0),
                    overflow_ms=sum(p.overflow_ms for p in placements),
-                   fastest=max((p.speed for p in placements), default=1.0))
+                   fastest=max((p.speed for p in placements), default=1.0), parts=len(placements))
 
 
 @dataclass(frozen=True)
@@ -57,19 +69,30 @@ class DubFacts:
     dub_loudness: Loudness | None  # before matching
     notes: tuple[str, ...]
     rate_limits: RateLimits | None = None
+    overlong_cues: tuple[Overlong, ...] = ()  # subtitles kept whole though read too fast (or on 3+ lines)
 
 
-def window_entry(translation: Translation, placement: Placement | None) -> dict[str, Any]:
+def part_entry(placement: Placement) -> dict[str, Any]:
+    return {"part": placement.part, "onset_ms": placement.start_ms, "clip_start_ms": placement.offset_ms,
+            "clip_ms": placement.clip_ms, "dub_start_ms": placement.start_ms, "dub_end_ms": placement.end_ms,
+            "slot_end_ms": placement.slot_end_ms, "speed": placement.speed, "overflow_ms": placement.overflow_ms}
+
+
+def window_entry(translation: Translation, parts: Sequence[Placement]) -> dict[str, Any]:
+    """One window's entry; ``parts`` are its placements (none when it has no dub)."""
     window = translation.window
     entry: dict[str, Any] = {  # int(): window times may be numpy integers, which json cannot write
         "index": int(window.index), "window_start_ms": int(window.start_ms), "window_end_ms": int(window.end_ms),
         "onset_ms": int(window.speech[0].start_ms if window.speech else window.start_ms),
         "text": translation.result.text, "clip_ms": 0, "dub_start_ms": None, "dub_end_ms": None,
-        "slot_end_ms": None, "speed": None, "overflow_ms": 0,
+        "slot_end_ms": None, "speed": None, "overflow_ms": 0, "parts": [],
     }
-    if placement is not None:
-        entry.update(clip_ms=placement.clip_ms, dub_start_ms=placement.start_ms, dub_end_ms=placement.end_ms,
-                     slot_end_ms=placement.slot_end_ms, speed=placement.speed, overflow_ms=placement.overflow_ms)
+    if parts:
+        parts = sorted(parts, key=lambda p: p.start_ms)
+        entry.update(clip_ms=sum(p.clip_ms for p in parts), dub_start_ms=parts[0].start_ms,
+                     dub_end_ms=parts[-1].end_ms, slot_end_ms=parts[-1].slot_end_ms,
+                     speed=max(p.speed for p in parts), overflow_ms=sum(p.overflow_ms for p in parts),
+                     parts=[part_entry(p) for p in parts])
     return entry
 
 
@@ -78,8 +101,10 @@ def _lufs(value: Loudness | None) -> float | None:
 
 
 def build_report(facts: DubFacts, translations: Sequence[Translation], placements: Sequence[Placement]) -> dict:
-    by_index = {p.index: p for p in placements}
-    windows = [window_entry(t, by_index.get(t.window.index)) for t in translations]
+    by_index: dict[int, list[Placement]] = {}
+    for p in placements:
+        by_index.setdefault(p.index, []).append(p)
+    windows = [window_entry(t, by_index.get(t.window.index, [])) for t in translations]
     return {
         "input": str(facts.input), "output": str(facts.output), "sidecars": [str(p) for p in facts.sidecars],
         "target": facts.target, "voice": facts.voice, "mix": facts.mix, "max_speed": facts.max_speed,
@@ -88,6 +113,7 @@ def build_report(facts: DubFacts, translations: Sequence[Translation], placement
         "summary": asdict(DubSummary.of(len(windows), placements)),
         "rate_limits": asdict(facts.rate_limits) if facts.rate_limits else None,
         "notes": list(facts.notes),
+        "overlong_cues": [asdict(o) for o in facts.overlong_cues],
         "windows": windows,
     }
 

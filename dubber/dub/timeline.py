@@ -15,6 +15,9 @@ The timeline rule, in order:
    reported as ``overflow_ms`` (natural-speed speech lost). Nothing is ever shifted past the next clip's
    onset, so clips never overlap and the anchoring of every later clip holds.
 
+A clip is one window's speech or, when the window holds several phrases, one *part* of it
+(``dubber.dub.phrases``): each part has its own onset and is fitted like a clip.
+
 Times are integer ms on the media's timeline; only ``speed`` is a float.
 """
 from __future__ import annotations
@@ -47,11 +50,13 @@ class FitOptions:
 
 @dataclass(frozen=True)
 class Clip:
-    """One window's translated speech, its silence trimmed, before fitting."""
+    """One window's translated speech (or one part of it), its silence trimmed, before fitting."""
 
     index: int  # the window's index
-    onset_ms: int  # where the window's speech starts in the original: the clip's anchor
+    onset_ms: int  # where the window's speech (the part's phrase) starts in the original: the anchor
     length_ms: int  # at natural speed
+    part: int = 0  # the part's number inside its window's clip
+    offset_ms: int = 0  # where the part starts inside its window's clip (natural speed)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class Placement:
     clip_ms: int  # natural length
     speed: float  # 1.0, or the tempo factor applied
     overflow_ms: int  # natural-speed ms cut off because even max_speed did not fit
+    part: int = 0  # as in ``Clip``: which part of the window's clip, and where it starts in that clip
+    offset_ms: int = 0
 
     @property
     def played_ms(self) -> int:
@@ -73,15 +80,19 @@ class Placement:
 
 def dubbed_speech(placement: Placement, clip_spans: Sequence[Span]) -> tuple[Span, ...]:
     """Where a placed clip's speech sounds on the timeline: its own speech spans (clip-local ms at natural
-    speed) sped up by the placement's factor, shifted to its start and cut at its end.
+    speed; for a part, those inside it) sped up by the placement's factor, shifted to its start and cut at
+    its end.
 
     >>> dubbed_speech(Placement(0, 1000, 2000, 2000, 1300, 1.3, 0), [Span(0, 520), Span(780, 1300)])
     (Span(start_ms=1000, end_ms=1400), Span(start_ms=1600, end_ms=2000))
     """
     spans = []
+    first, last = placement.offset_ms, placement.offset_ms + placement.clip_ms
     for span in clip_spans:
-        start = placement.start_ms + round(span.start_ms / placement.speed)
-        end = min(placement.end_ms, placement.start_ms + round(span.end_ms / placement.speed))
+        if span.end_ms <= first or span.start_ms >= last:
+            continue
+        start = placement.start_ms + round((max(span.start_ms, first) - first) / placement.speed)
+        end = min(placement.end_ms, placement.start_ms + round((min(span.end_ms, last) - first) / placement.speed))
         if end > start:
             spans.append(Span(start, end))
     return tuple(spans) or (Span(placement.start_ms, placement.end_ms),)
@@ -94,7 +105,7 @@ def fit_timeline(clips: Sequence[Clip], duration_ms: int, options: FitOptions = 
     >>> [(p.start_ms, p.end_ms, p.speed) for p in fit_timeline([Clip(0, 1000, 2400), Clip(1, 3000, 900)], 5000)]
     [(1000, 2890, 1.27), (3000, 3900, 1.0)]
     """
-    voiced = sorted((c for c in clips if c.length_ms > 0), key=lambda c: (c.onset_ms, c.index))
+    voiced = sorted((c for c in clips if c.length_ms > 0), key=lambda c: (c.onset_ms, c.index, c.part))
     starts = [int(min(max(c.onset_ms, 0), duration_ms)) for c in voiced]
     ends = _slot_ends(starts, duration_ms, options.gap_ms)
     needs = [c.length_ms / (end - start) if end > start else math.inf
@@ -138,4 +149,5 @@ def _place(clip: Clip, start: int, slot_end: int, speed: float) -> Placement:
     wanted = math.ceil(clip.length_ms / speed - 1e-9)
     played = min(wanted, slot_end - start)
     overflow = clip.length_ms - min(clip.length_ms, math.floor(played * speed)) if played < wanted else 0
-    return Placement(clip.index, start, start + played, slot_end, int(clip.length_ms), speed, int(overflow))
+    return Placement(clip.index, start, start + played, slot_end, int(clip.length_ms), speed, int(overflow),
+                     clip.part, clip.offset_ms)

@@ -19,14 +19,16 @@ from dubber.jobs.common import (Analysis, TranslateJob, analyse, bilingual_sourc
                                 translate_windows)
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.audio import raw_input_args
+from dubber.media.carry import CarryPlan, carry_plan
 from dubber.media.loudness import loudnorm_filter, measure_loudness
 from dubber.media.mux import (WEBM_VIDEO, MuxSpec, OutputKind, Track, build_mux_args, default_suffix, mix_rate,
                               output_kind)
 from dubber.media.probe import probe
 from dubber.media.stretch import stretch_method
+from dubber.media.streams import input_streams
 from dubber.media.tool import run_ffmpeg
 from dubber.models import Loudness, MediaInfo, Translation, Usage
-from dubber.subtitles.cues import build_cues
+from dubber.subtitles.cues import build_cue_track
 from dubber.subtitles.writers import WRITERS
 from dubber.translate.fetch import FetchStats
 
@@ -119,14 +121,18 @@ def _translate(job: DubJob, analysis: Analysis, spool: ClipSpool,
 
 def _timed_to_dub(translations: Sequence[Translation], placements: Sequence[Placement],
                   spool: ClipSpool) -> list[Translation]:
-    """The translations with each dubbed window's speech moved to where its dub speaks, so the cues follow
-    the dubbed voice (``--timing dub``). Windows with text but no dub keep the original's timing."""
-    by_index = {p.index: p for p in placements}
+    """The translations with each dubbed window's speech moved to where its dub speaks (its parts in turn),
+    so the cues follow the dubbed voice (``--timing dub``). Windows with text but no dub keep the original's
+    timing."""
+    by_index: dict[int, list[Placement]] = {}
+    for p in placements:
+        by_index.setdefault(p.index, []).append(p)
     timed = []
     for t in translations:
-        placement, spooled = by_index.get(t.window.index), spool.clips.get(t.window.index)
-        if placement is not None and spooled is not None:  # the spool found the clip's speech on arrival
-            t = Translation(replace(t.window, speech=dubbed_speech(placement, spooled.speech)), t.result)
+        parts, spooled = by_index.get(t.window.index), spool.clips.get(t.window.index)
+        if parts and spooled is not None:  # the spool found the clip's speech on arrival
+            speech = tuple(s for p in parts for s in dubbed_speech(p, spooled.speech))
+            t = Translation(replace(t.window, speech=speech), t.result)
         timed.append(t)
     return timed
 
@@ -162,12 +168,11 @@ def _tracks(job: DubJob, info: MediaInfo) -> tuple[Track, Track | None, Track]:
     return dub, Track(info.audio_language or "und", "Original"), subtitle
 
 
-def _notes(job: DubJob, info: MediaInfo, kind: OutputKind, outputs: DubOutputs, has_cues: bool) -> list[str]:
-    notes = []
-    if job.keep_original and not kind.multi_audio:
-        notes.append(f"{outputs.media.suffix} holds one audio stream: the original audio is not kept in it")
-    elif job.keep_original and kind.copyable is not None and info.audio_codec not in kind.copyable:
-        notes.append(f"the original audio ({info.audio_codec}) was re-encoded to {kind.codec} for this container")
+def _notes(kind: OutputKind, outputs: DubOutputs, has_cues: bool, carry: CarryPlan) -> list[str]:
+    suffix = outputs.media.suffix
+    notes = [dropped.note(suffix) for dropped in carry.dropped]
+    notes += [f"input stream {c.stream.index} ({c.stream.type}, {c.stream.codec}) was converted to {c.codec}: "
+              f"a {suffix} cannot hold {c.stream.codec}" for c in carry.audio + carry.subtitles if c.codec]
     if kind.subtitle_codec is None:
         notes.append("subtitles are in the sidecar files only: this kind of file cannot hold them")
     if not has_cues:
@@ -176,7 +181,7 @@ def _notes(job: DubJob, info: MediaInfo, kind: OutputKind, outputs: DubOutputs, 
 
 
 def _mux(job: DubJob, info: MediaInfo, kind: OutputKind, outputs: DubOutputs, rendered: _Rendered,
-         subtitles: Path | None, dest: Path) -> None:
+         subtitles: Path | None, dest: Path, carry: CarryPlan) -> None:
     stereo = _layout(info) == "stereo"
     dub, original, subtitle = _tracks(job, info)
     target = rendered.original.integrated if rendered.original is not None else None
@@ -184,7 +189,7 @@ def _mux(job: DubJob, info: MediaInfo, kind: OutputKind, outputs: DubOutputs, re
                    dub_pcm=rendered.dub_pcm, dub_rate=DUB_RATE, envelope=rendered.envelope,
                    subtitles=subtitles if kind.subtitle_codec else None, output=outputs.media, kind=kind,
                    rate=mix_rate(kind, info.sample_rate), stereo=stereo, dub=dub, original=original,
-                   subtitle=subtitle, loudnorm=loudnorm_filter(rendered.dub, target))
+                   subtitle=subtitle, loudnorm=loudnorm_filter(rendered.dub, target), carry=carry)
     run_ffmpeg(build_mux_args(replace(spec, output=dest)), what=f"writing {outputs.media.name}")
 
 
@@ -202,6 +207,7 @@ def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -
     prepare_dir(outputs.media.parent)
     guard_input(list(outputs.all()), job.input)
     _check_video(kind, info, outputs.media)
+    carry = carry_plan(input_streams(info.path), kind.holds(), job.keep_original)  # every stream it can hold
     check_input_mode(info, job.backend.config.input_mode)
     # Every file of the run is written under a temporary name and put in place together at the end.
     with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
@@ -209,24 +215,27 @@ def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -
         # the original's loudness is measured in the one decode, as the mix will hear it
         analysis = analyse(info, work, job.vad_method, job.windows,
                            measure_prefilter=f"aformat=channel_layouts={_layout(info)}")
-        spool = ClipSpool(work / "clips", find_speech=job.timing == "dub")
+        spool = ClipSpool(work / "clips", find_speech=job.timing == "dub",  # the dub splits on the cues' phrases
+                          rules=job.cues.at_frame_rate(info.frame_rate).rules(job.target.code))
         translations, fetched = _translate(job, analysis, spool, on_done)
         stretch = stretch_method()
-        placements = fit_timeline([s.clip for s in spool.clips.values()], analysis.duration_ms, job.fit)
+        placements = fit_timeline([c for s in spool.clips.values() for c in s.parts], analysis.duration_ms, job.fit)
         _warn_overflow(placements, job.fit.max_speed)
         timed = _timed_to_dub(translations, placements, spool) if job.timing == "dub" else translations
         sources = bilingual_sources(job, analysis)
-        cues = build_cues(timed, job.target.code, analysis.duration_ms, job.cues,
-                          sources.texts if sources else None, sources.code if sources else None)
-        texts = {fmt: WRITERS[fmt](cues) for fmt in ("srt", "vtt")}
+        track = build_cue_track(timed, job.target.code, analysis.duration_ms, job.cues.at_frame_rate(info.frame_rate),
+                                sources.texts if sources else None, sources.code if sources else None)
+        cues = list(track.cues)
+        texts = {fmt: WRITERS[fmt](cues, job.target.code) for fmt in ("srt", "vtt")}
         rendered = _render(job, analysis, spool, placements, work, stretch)
         subtitles = work / f"subtitles.{kind.subtitle_sidecar}"
         subtitles.write_text(texts[kind.subtitle_sidecar], encoding="utf-8")
-        _mux(job, info, kind, outputs, rendered, subtitles if cues else None, files.part(outputs.media))
-        notes = _notes(job, info, kind, outputs, bool(cues))
+        _mux(job, info, kind, outputs, rendered, subtitles if cues else None, files.part(outputs.media), carry)
+        notes = _notes(kind, outputs, bool(cues), carry)
         facts = DubFacts(job.input, outputs.media, (outputs.srt, outputs.vtt), job.target.code, job.voice, job.mix,
                          job.fit.max_speed, analysis.duration_ms, stretch, rendered.original, rendered.dub,
-                         tuple(notes), RateLimits(job.fetch.jobs, fetched.lowest_in_flight, fetched.rate_limit_cuts))
+                         tuple(notes), RateLimits(job.fetch.jobs, fetched.lowest_in_flight, fetched.rate_limit_cuts),
+                         track.overlong)
         files.write_text(outputs.srt, texts["srt"])
         files.write_text(outputs.vtt, texts["vtt"])
         files.write_text(outputs.report, to_json(build_report(facts, translations, placements)))

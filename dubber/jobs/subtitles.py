@@ -44,11 +44,11 @@ def run_subtitles(job: SubtitleJob, on_done: Callable[[Translation], None] | Non
         request = TranslateRequest(target=job.target, source=job.source, glossary=job.glossary)
         translations, _ = translate_windows(job.backend, analysis, request, fetch=job.fetch, on_done=on_done)
         sources = bilingual_sources(job, analysis)
-    cues = build_cues(translations, job.target.code, analysis.duration_ms, job.cues,
+    cues = build_cues(translations, job.target.code, analysis.duration_ms, job.cues.at_frame_rate(info.frame_rate),
                       sources.texts if sources else None, sources.code if sources else None)
     with OutputSet() as files:
         for fmt, path in zip(job.formats, outputs):
-            files.write_text(path, WRITERS[fmt](cues))
+            files.write_text(path, WRITERS[fmt](cues, job.target.code))
         files.commit()
     paid = translations + list(sources.transcripts if sources else ())
     return SubtitleReport(tuple(outputs), analysis.duration_ms, sum(s.duration_ms for s in analysis.speech),

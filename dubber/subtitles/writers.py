@@ -1,6 +1,8 @@
 """Cues → subtitle file text, one writer per format, chosen by name (``WRITERS``).
 
-Each format is written by its own library (``srt``, ``webvtt-py``), which also reads it back in the tests.
+Each format is written by its own library (``srt``, ``webvtt-py``, ``ttconv``, ``pysubs2``), which also
+reads it back in the tests. Every writer takes the cues and their language code: TTML records the language
+in the document (``xml:lang``), the others need not.
 """
 from __future__ import annotations
 
@@ -13,13 +15,18 @@ import srt
 import webvtt
 
 from dubber.models import Cue
+from dubber.subtitles.ass import to_ass
+from dubber.subtitles.ttml import to_ttml
+
+Writer = Callable[[Sequence[Cue], str], str]
 
 # SRT has no escapes, and lenient readers (ffmpeg, many players) take any line that starts like a timing
 # line for a new cue's timing, whatever comes before it: a model's "-->" is written "->".
 _SRT_ARROW = re.compile(r"-{2,}>")
 
 
-def to_srt(cues: Sequence[Cue]) -> str:
+def to_srt(cues: Sequence[Cue], lang_code: str = "") -> str:
+    """SubRip; it has no place for the language (``lang_code`` is taken for the common signature)."""
     items = [srt.Subtitle(i, timedelta(milliseconds=c.start_ms), timedelta(milliseconds=c.end_ms),
                           _SRT_ARROW.sub("->", c.text))
              for i, c in enumerate(cues, start=1)]
@@ -30,11 +37,12 @@ def _vtt_time(ms: int) -> str:
     return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
-def to_vtt(cues: Sequence[Cue]) -> str:
+def to_vtt(cues: Sequence[Cue], lang_code: str = "") -> str:
+    """WebVTT; its language comes from the player's track, not the file (``lang_code`` is not written)."""
     # WebVTT text is HTML-like: escaping & < > also keeps a model's "-->" from ending the timing line.
     captions = [webvtt.Caption(_vtt_time(c.start_ms), _vtt_time(c.end_ms), html.escape(c.text, quote=False))
                 for c in cues]
     return webvtt.WebVTT(captions=captions).content
 
 
-WRITERS: dict[str, Callable[[Sequence[Cue]], str]] = {"srt": to_srt, "vtt": to_vtt}
+WRITERS: dict[str, Writer] = {"srt": to_srt, "vtt": to_vtt, "ttml": to_ttml, "ass": to_ass}

@@ -24,7 +24,7 @@ from dubber.errors import BackendError, TransientError
 from dubber.models import Translation, TranslationResult, Window
 from dubber.translate.cache import DEFAULT_MAX_BYTES, WindowCache, cache_key
 from dubber.translate.pool import AdaptiveLimit, DaemonPool
-from dubber.translate.retry import RetryPolicy, with_retries
+from dubber.translate.retry import RetryPolicy, Stopped, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,13 @@ def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: Fetch
         def attempt() -> TranslationResult:
             return backend.translate(media, plan.request, window=window.index, context=context)
 
-        result = _valid(with_retries(lambda: _limited(shared.limit, shared.stop, attempt), options.retry, shared.stop))
+        try:
+            result = _valid(with_retries(lambda: _limited(shared.limit, shared.stop, attempt), options.retry,
+                                         shared.stop))
+        except BackendError as exc:
+            if not isinstance(exc, TransientError):
+                shared.stop.set()  # fails fast: stop the other workers now, before they send another window
+            raise
         if shared.cache:
             shared.cache.put(key, result)
     if shared.history is not None and result.text:
@@ -172,11 +178,17 @@ def _collect(futures: dict[Future, Window], on_done: Callable[[Translation], Non
     pending = set(futures)
     while pending:
         finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-        for future in list(finished):
+        # A window that failed for good stops the others; their Stopped is a consequence, never the error
+        # to report, so the failures are read first and in window order.
+        errors = sorted((futures[f].index, f.exception()) for f in finished if f.exception() is not None)
+        fatal = [exc for _, exc in errors if not isinstance(exc, (TransientError, Stopped))]
+        if fatal:
+            raise fatal[0]
+        for future in sorted(finished, key=lambda f: futures[f].index):
             window, exc = futures.pop(future), future.exception()  # pop: let the answer go once used
             if isinstance(exc, TransientError):
                 failed[window.index] = exc
-            elif exc is not None:  # fails fast: no other window can do better
+            elif exc is not None:  # Stopped with no window to blame: the run is stopping
                 raise exc
             else:
                 translation, from_cache = future.result()

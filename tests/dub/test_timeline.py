@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dubber.dub import timeline
-from dubber.dub.timeline import Clip, FitOptions, fit_timeline
+from dubber.dub.timeline import Clip, FitOptions, Placement, dubbed_speech, fit_timeline
 from dubber.errors import OptionError
+from dubber.models import Span
 
 
 @st.composite
@@ -87,3 +88,17 @@ def test_options_are_checked():
 
 def test_doctests():
     assert doctest.testmod(timeline).failed == 0
+
+
+def test_dubbed_speech_of_a_part_takes_only_the_speech_inside_it():
+    # the clip speaks at 0-500, 700-1200 and 1500-2000; the part is 700-2000 of it, placed at 5000
+    part = Placement(0, 5000, 6300, 6500, 1300, 1.0, 0, part=1, offset_ms=700)
+    spans = [Span(0, 500), Span(700, 1200), Span(1500, 2000)]
+    assert dubbed_speech(part, spans) == (Span(5000, 5500), Span(5800, 6300))
+
+
+def test_parts_of_one_window_are_fitted_as_clips_in_order():
+    parts = [Clip(0, 3000, 800, part=1, offset_ms=900), Clip(0, 1000, 900, part=0), Clip(1, 6000, 500)]
+    plan = fit_timeline(parts, 8000)
+    assert [(p.index, p.part, p.offset_ms, p.start_ms, p.slot_end_ms) for p in plan] == [
+        (0, 0, 0, 1000, 2900), (0, 1, 900, 3000, 5900), (1, 0, 0, 6000, 8000)]

@@ -6,15 +6,24 @@ from pathlib import Path
 import pytest
 
 from dubber.errors import OptionError
+from dubber.media.carry import InputStream, carry_plan
 from dubber.media.mux import (ENVELOPE_RATE, KINDS, MuxSpec, Track, build_filter_graph, build_mux_args,
                               default_suffix, mix_rate, output_kind)
 
+VIDEO = InputStream(0, "video", "h264", dispositions=("default",))
+MAIN = InputStream(1, "audio", "aac", "eng", None, ("default",))
+COMMENTARY = InputStream(2, "audio", "ac3", "eng", "Director", ("comment",))
+SRT = InputStream(3, "subtitle", "subrip", "fra", "French", ("forced",))
+PGS = InputStream(4, "subtitle", "hdmv_pgs_subtitle", "deu")
+FONT = InputStream(5, "attachment", "font/ttf", title="font.ttf")
 
-def _spec(kind: str = "mp4", **changes) -> MuxSpec:
+
+def _spec(kind: str = "mp4", streams=(VIDEO, MAIN), keep: bool = True, **changes) -> MuxSpec:
     values = dict(input=Path("in." + kind), audio_index=1, original_codec="aac", dub_pcm=Path("dub.pcm"),
                   dub_rate=24000, envelope=Path("duck.f32"), subtitles=Path("subs.srt"), output=Path("out.part"),
                   kind=KINDS[kind], rate=48000, stereo=True, dub=Track("zho", "Chinese dub"),
-                  original=Track("eng", "Original"), subtitle=Track("zho", "Chinese"), loudnorm="loudnorm=I=-20")
+                  original=Track("eng", "Original") if keep else None, subtitle=Track("zho", "Chinese"),
+                  loudnorm="loudnorm=I=-20", carry=carry_plan(streams, KINDS[kind].holds(), keep))
     values.update(changes)
     return MuxSpec(**values)
 
@@ -25,9 +34,9 @@ def _after(args: list[str], flag: str) -> list[str]:
 
 def test_mux_args_for_mp4_copy_video_then_dub_then_original_then_subtitles():
     args = build_mux_args(_spec())
-    assert _after(args, "-map") == ["0:v?", "[mix]", "0:1", "3:s"]
-    assert _after(args, "-c:v") == ["copy"] and _after(args, "-c:a:0") == ["aac"]
-    assert _after(args, "-c:a:1") == ["copy"] and _after(args, "-c:s") == ["mov_text"]
+    assert _after(args, "-map") == ["0:0", "[mix]", "0:1", "3:s"]
+    assert _after(args, "-c:v:0") == ["copy"] and _after(args, "-c:a:0") == ["aac"]
+    assert _after(args, "-c:a:1") == ["copy"] and _after(args, "-c:s:0") == ["mov_text"]
     assert _after(args, "-disposition:a:0") == ["default"] and _after(args, "-disposition:a:1") == ["0"]
     assert "language=zho" in _after(args, "-metadata:s:a:0") and "language=eng" in _after(args, "-metadata:s:a:1")
     assert "language=zho" in _after(args, "-metadata:s:s:0")
@@ -49,11 +58,33 @@ def test_kinds_that_hold_one_stream_or_no_subtitles():
     assert _after(wav, "-map") == ["[mix]"] and _after(wav, "-c:a:0") == ["pcm_s16le"]
     m4a = build_mux_args(_spec("m4a", subtitles=None))
     assert _after(m4a, "-map") == ["[mix]", "0:1"] and "-c:s" not in m4a
-    webm = build_mux_args(_spec("webm", original_codec="aac", subtitles=Path("s.vtt")))
-    assert _after(webm, "-c:a:1") == ["libopus"] and _after(webm, "-c:s") == ["webvtt"]  # aac cannot go in webm
+    webm = build_mux_args(_spec("webm", streams=(InputStream(0, "video", "vp9"), MAIN), subtitles=Path("s.vtt")))
+    assert _after(webm, "-c:a:1") == ["libopus"] and _after(webm, "-c:s:0") == ["webvtt"]  # aac cannot go in webm
     assert KINDS["webm"].subtitle_sidecar == "vtt" and KINDS["mkv"].subtitle_sidecar == "srt"
-    dropped = build_mux_args(_spec(original=None))
+    dropped = build_mux_args(_spec(keep=False))
     assert "0:1" not in _after(dropped, "-map")
+
+
+def test_every_stream_of_a_rich_mkv_is_carried_in_order_with_only_the_dub_default():
+    args = build_mux_args(_spec("mkv", streams=(VIDEO, MAIN, COMMENTARY, SRT, PGS, FONT)))
+    assert _after(args, "-map") == ["0:0", "[mix]", "0:1", "0:2", "3:s", "0:3", "0:4", "0:5"]
+    assert _after(args, "-c:a:1") == _after(args, "-c:a:2") == ["copy"]  # Matroska holds any codec
+    assert _after(args, "-c:s:1") == _after(args, "-c:s:2") == ["copy"] and _after(args, "-c:t:0") == ["copy"]
+    assert _after(args, "-disposition:a:0") == ["default"] and _after(args, "-disposition:a:1") == ["0"]
+    assert _after(args, "-disposition:a:2") == ["comment"] and _after(args, "-disposition:s:1") == ["forced"]
+    assert _after(args, "-metadata:s:a:2") == ["language=eng", "title=Director"]  # its own, written out
+    assert _after(args, "-map_chapters") == ["0"] and _after(args, "-map_metadata") == ["0"]
+
+
+def test_mp4_converts_text_subtitles_and_drops_pictures_and_fonts_naming_why():
+    plan = carry_plan((VIDEO, MAIN, COMMENTARY, SRT, PGS, FONT), KINDS["mp4"].holds())
+    assert [(c.stream.index, c.codec) for c in plan.audio] == [(1, None), (2, None)]  # mp4 holds ac3
+    assert [(c.stream.index, c.codec) for c in plan.subtitles] == [(3, "mov_text")]
+    assert {d.stream.index: d.reason for d in plan.dropped} == {
+        4: "it holds text subtitles only (mov_text); this one is pictures",
+        5: "only Matroska holds attachments (fonts)"}
+    webm = carry_plan((InputStream(0, "video", "h264"), COMMENTARY), KINDS["webm"].holds())
+    assert [c.codec for c in webm.audio] == ["libopus"] and webm.dropped[0].stream.index == 0
 
 
 def test_output_kinds_and_rates():

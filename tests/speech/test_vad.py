@@ -40,15 +40,40 @@ def overlap(spans, start: int, end: int) -> int:
     return sum(max(0, min(s.end_ms, end) - max(s.start_ms, start)) for s in spans)
 
 
+_MISSING: dict[str, str | None] = {}
+
+
+def missing(method: str) -> str | None:
+    """Why ``method`` cannot run here (an optional extra not installed, or its native library not
+    loading), or None. Its own one-line error, so a skipped test says how to install it."""
+    if method not in _MISSING:
+        try:
+            vad.detect_speech(np.zeros(RATE // 10, dtype=np.int16), RATE, method)
+            _MISSING[method] = None
+        except OptionError as exc:
+            _MISSING[method] = str(exc)
+    return _MISSING[method]
+
+
+def needs(method: str) -> None:
+    if missing(method):
+        pytest.skip(f"{method} detector not available: {missing(method)}")
+
+
+NEURAL = ("silero", "ten")
 CASES = [("energy", "clean"), ("energy", "music -15"), ("energy", "white -20"), ("webrtc", "clean"),
-         ("webrtc", "white -20")]
+         ("webrtc", "white -20"), ("silero", "clean"), ("silero", "music -15")]
 # At -10 dB the music hides weak onsets ("Th...") and the quiet ends of words around a 0.2 s pause, so
 # onsets can be ~120 ms late and such a pause may split; coverage and silence must still hold there.
-LOUD = [("energy", "music -10")]
+# ten (optional, not the default) is held to the issue's target only (test_onsets_under_music_...): at its
+# threshold it covers under 90% of the short "Thank you." (en06) under music and starts es01 over 100 ms
+# late on clean speech; at 0.5 it runs through pauses under music instead (see benchmarks/vad_bench.py).
+LOUD = [("energy", "music -10"), ("silero", "music -10")]
 _DETECTED: dict[tuple[str, str], tuple[Scene, tuple[Span, ...]]] = {}
 
 
 def detect(case: tuple[str, str]) -> tuple[Scene, tuple[Span, ...]]:
+    needs(case[0])
     if case not in _DETECTED:
         sc = scene(case[1])
         _DETECTED[case] = sc, vad.detect_speech(sc.pcm, RATE, case[0])
@@ -86,6 +111,34 @@ def test_onsets_after_a_pause_are_within_100_ms(detected_strict):
             assert np.min(np.abs(starts - placed.start_ms)) <= 100, placed
 
 
+# Issue 12's target under a music bed 15 dB under the voice, over more onsets than one scene has: these
+# thresholds are the target's, not the detector's tuning.
+ONSET_MEDIAN_MS, ONSET_P90_MS = 100, 250
+MONOLOGUE = [(1.0, "en02"), (0.3, "en04"), (0.8, "de01"), (0.2, "en05"), (2.5, "es01"), (0.6, "en01"),
+             (0.5, "zh01"), (1.5, "en03"), (0.9, "en06")]
+
+
+def music_scenes() -> list[Scene]:
+    return [compose(layout, 1.0, music_db=-15, seed=seed) for seed in (1, 2, 3) for layout in (LAYOUT, MONOLOGUE)]
+
+
+@pytest.mark.parametrize("method", ["energy", *NEURAL])
+def test_onsets_under_music_are_on_time_and_long_silences_stay_silent(method):
+    needs(method)
+    errors, long_silence_marked = [], []
+    for sc in music_scenes():
+        spans = vad.detect_speech(sc.pcm, RATE, method)
+        starts = np.array([s.start_ms for s in spans])
+        for before, placed in zip(sc.speech, sc.speech[1:]):
+            if placed.start_ms - before.end_ms >= 500:  # late or early, whichever span start is nearest
+                errors.append(int(np.min(np.abs(starts - placed.start_ms))) if len(starts) else 10**6)
+            if placed.start_ms - before.end_ms >= 2000:  # less the hangover and padding at each end
+                long_silence_marked.append(overlap(spans, before.end_ms + 300, placed.start_ms - 300))
+    assert len(errors) >= 30
+    assert np.median(errors) <= ONSET_MEDIAN_MS and np.percentile(errors, 90) <= ONSET_P90_MS, sorted(errors)
+    assert len(long_silence_marked) >= 6 and max(long_silence_marked) <= 100, long_silence_marked
+
+
 def test_the_long_silence_is_not_speech(detected):
     sc, spans = detected
     start, end = sc.speech[LONG_SILENCE - 1].end_ms, sc.speech[LONG_SILENCE].start_ms
@@ -107,6 +160,7 @@ def test_a_music_bed_alone_is_not_speech():
 
 @pytest.mark.parametrize("method", vad.METHODS)
 def test_blocks_and_memmap_give_the_same_result(method, tmp_path: Path):
+    needs(method)  # the neural models carry state from chunk to chunk: blocks must not reset or split it
     pcm = scene("music -15").pcm
     raw = tmp_path / "track.raw"
     pcm.astype("<i2").tofile(raw)
@@ -133,7 +187,7 @@ def test_frame_levels():
 
 
 def test_empty_and_silent_tracks_have_no_speech():
-    for method in vad.METHODS:
+    for method in (m for m in vad.METHODS if not missing(m)):
         assert vad.detect_speech(np.zeros(0, dtype=np.int16), RATE, method) == ()
         assert vad.detect_speech(np.zeros(RATE * 3, dtype=np.int16), RATE, method) == ()
     assert len(vad.frame_levels(np.zeros(0, dtype=np.int16), RATE)) == 0
@@ -144,7 +198,7 @@ def test_tuning_overrides_and_errors():
     padded = vad.detect_speech(pcm, RATE, "energy", pad_ms=100)
     plain = vad.detect_speech(pcm, RATE, "energy")
     assert [Span(s.start_ms - 60, s.end_ms + 60) for s in plain] == list(padded)
-    with pytest.raises(OptionError, match="choose one of energy, webrtc"):
-        vad.detect_speech(pcm, RATE, "silero")
+    with pytest.raises(OptionError, match="choose one of energy, webrtc, silero, ten"):
+        vad.detect_speech(pcm, RATE, "vosk")
     with pytest.raises(OptionError, match="aggressiveness"):
         vad.detect_speech(pcm, RATE, "energy", aggressiveness=2)

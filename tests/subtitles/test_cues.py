@@ -5,10 +5,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dubber.models import Cue, Span, Translation, TranslationResult, Window
-from dubber.subtitles.cues import build_cues
+from dubber.subtitles.cues import CueOptions, build_cue_track, build_cues
 from dubber.subtitles.writers import to_srt, to_vtt
 from tests.support.cues import read_srt, read_vtt
-from tests.support.rules import rule_breaks
+from tests.support.rules import rule_breaks, words
 
 LATIN = "The weather today is bright and clear. We will walk along the river, then eat lunch by the bridge."
 HANZI = "今天天气很好。我们去公园散步吧，然后一起吃午饭，最后回家休息一下。"
@@ -38,15 +38,32 @@ def test_cjk_cues_keep_sixteen_characters_a_line():
     assert len(cues) >= 2 and rule_breaks(cues, "zh", 9000) == []
 
 
-def test_too_much_text_extends_into_silence_then_is_cut_with_an_ellipsis():
+def test_too_much_text_extends_into_silence_then_is_kept_whole_and_reported(caplog):
     text = "This translation is far longer than the little bit of speech it belongs to could ever carry."
     roomy = build_cues([_translation(0, text, [Span(1000, 2000)])], "en", 12000)
     assert rule_breaks(roomy, "en", 12000) == [] and "…" not in "".join(c.text for c in roomy)
     assert roomy[-1].end_ms > 2000 + 500  # reading time taken from the silence after the speech
-    cramped = build_cues([_translation(0, text, [Span(1000, 2000)]),
-                          _translation(1, "Next.", [Span(3000, 4000)])], "en", 5000)
-    assert rule_breaks(cramped, "en", 5000) == []
-    assert cramped[0].text.endswith("…") and cramped[1].text == "Next."
+    cramped = [_translation(0, text, [Span(1000, 2000)]), _translation(1, "Next.", [Span(3000, 4000)])]
+    track = build_cue_track(cramped, "en", 5000)
+    assert words(" ".join(c.text for c in track.cues), "en") == words(text + " Next.", "en")
+    # the words before "Next." share its 1.9 s as two cues (each 5/6 s at least), both too fast: reported
+    assert [o.cue for o in track.overlong] == [1, 2] and {o.limit for o in track.overlong} == {20}
+    for o in track.overlong:
+        cue = track.cues[o.cue - 1]
+        assert o.cps == round(len(cue.text.replace("\n", " ")) / ((cue.end_ms - cue.start_ms) / 1000), 1) > 20
+    assert rule_breaks(track.cues, "en", 5000, reported={1, 2}) == []
+    assert rule_breaks(track.cues, "en", 5000) != []  # the check sees them
+    first, second = track.overlong
+    assert [r.getMessage() for r in caplog.records] == ["2 cues read faster than the English limit of 20 characters "
+                                                        f"a second: 1 ({first.cps:g}), 2 ({second.cps:g})"]
+
+
+def test_cutting_with_an_ellipsis_only_on_request():
+    cramped = [_translation(0, "This translation is far longer than the little bit of speech it belongs to "
+                               "could ever carry.", [Span(1000, 2000)]), _translation(1, "Next.", [Span(3000, 4000)])]
+    track = build_cue_track(cramped, "en", 5000, CueOptions(cut_overlong=True))
+    assert rule_breaks(track.cues, "en", 5000) == [] and track.overlong == ()
+    assert track.cues[0].text.endswith("…") and track.cues[1].text == "Next."
 
 
 VOCABULARY = {
@@ -56,6 +73,12 @@ VOCABULARY = {
                    max_size=40).map(" ".join),
     "zh": st.lists(st.sampled_from(list("今天天气很好我们去公园散步吧然后一起吃午饭") + ["，", "。"]),
                    max_size=120).map("".join),
+    "ja": st.lists(st.sampled_from(list("今日はいい天気ですねっ。「ちょっと」待ってー、") + ["OK", "ラーメン"]),
+                   max_size=80).map("".join),
+    "th": st.lists(st.sampled_from(["น้ำ", "ที่", "บ้าน", "เมือง", "ดี", "มาก", "และ", "เรา", "ไป", "ทำงาน",
+                                    "วันนี้", " "]), max_size=80).map("".join),
+    "ko": st.lists(st.sampled_from("오늘은 날씨가 정말 좋네요 , . 우리는 강을 따라 걸었다".split()),
+                   max_size=50).map(" ".join),
 }
 
 
@@ -75,10 +98,12 @@ def runs(draw, lang="en"):
 
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from(sorted(VOCABULARY)).flatmap(lambda lang: st.tuples(st.just(lang), runs(lang))))
-def test_every_cue_obeys_the_rules(case):
+def test_every_cue_obeys_the_rules_and_no_word_is_lost(case):
     lang, (translations, duration) = case
-    cues = build_cues(translations, lang, duration)
-    assert rule_breaks(cues, lang, duration) == []
+    track = build_cue_track(translations, lang, duration)
+    assert rule_breaks(track.cues, lang, duration, reported={o.cue for o in track.overlong}) == []
+    said = " ".join(t.result.text for t in sorted(translations, key=lambda t: t.window.start_ms))
+    assert words(" ".join(c.text for c in track.cues), lang) == words(said, lang)
 
 
 def test_writers_agree_and_survive_hostile_text(tmp_path):

@@ -7,11 +7,13 @@ from hypothesis import strategies as st
 from dubber.subtitles.linebreak import LineRules, break_lines, clean_text, split_to_fit, width
 
 EN = LineRules()
-ZH = LineRules(line_chars=16, cjk=True, lang="zh")
+ZH = LineRules(line_chars=16, script="cjk", lang="zh", half_width=True)
 
 
 def test_width_counts_what_a_reader_sees():
     assert width("café") == 4 and width("cafe\u0301") == 4 and width("今天") == 2 and width("a\u200bb") == 2
+    assert width("น้ำที่") == 2 and width("हिन्दी") == 2  # Thai marks above and below, Devanagari conjuncts
+    assert width("今天 OK", half_width=True) == 3.5  # the CJK guides count half-width characters half
 
 
 def test_clean_text_folds_blank_lines_and_controls():

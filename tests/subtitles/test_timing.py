@@ -19,7 +19,7 @@ def test_a_phrase_too_short_to_read_joins_the_next():
 
 
 def test_text_is_shared_in_proportion_at_sentence_ends():
-    assert share_text("One two three. Four five six.", [1000, 1000], cjk=False) == ["One two three.", "Four five six."]
+    assert share_text("One two three. Four five six.", [1000, 1000], "spaced") == ["One two three.", "Four five six."]
 
 
 def test_pieces_follow_speech_and_skip_pauses():
@@ -33,5 +33,5 @@ def test_every_phrase_gets_words_and_starts_on_its_onset():
 
 
 def test_fit_text_cuts_at_a_word_with_an_ellipsis():
-    assert fit_text("short", 10, cjk=False) == "short"
-    assert fit_text("one two three four", 10, cjk=False) == "one two…"
+    assert fit_text("short", 10, LineRules()) == "short"
+    assert fit_text("one two three four", 10, LineRules()) == "one two…"

@@ -23,10 +23,17 @@ class StreamInfo:
 _CODEC_NAMES = {"srt": "subrip"}
 
 
+def _codec(stream) -> str:
+    if stream.type == "attachment":  # no decoder: ffprobe names its codec after its MIME type (font/ttf: ttf)
+        return str(stream.metadata.get("mimetype", "")).rsplit("/", 1)[-1]
+    if stream.codec_context is None:  # a data stream (an mp4 chapter track, a timecode)
+        return stream.type
+    return _CODEC_NAMES.get(stream.codec_context.name, stream.codec_context.name)
+
+
 def streams(path: Path) -> list[StreamInfo]:
     with av.open(str(path)) as container:
-        return [StreamInfo(s.index, s.type, _CODEC_NAMES.get(s.codec_context.name, s.codec_context.name),
-                           s.metadata.get("language"),
+        return [StreamInfo(s.index, s.type, _codec(s), s.metadata.get("language"),
                            s.metadata.get("title") or s.metadata.get("name"),
                            bool(s.disposition & av.stream.Disposition.default))
                 for s in container.streams]

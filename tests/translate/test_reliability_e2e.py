@@ -297,7 +297,7 @@ def test_hostile_model_text_cannot_break_the_files(kind, talk, tmp_path, cache_h
         result = dubber(emu, "subtitles", talk, "--to", "en", "--no-cache", "--out-dir", tmp_path,
                         cache_home=cache_home)
     assert result.code == 0, result.stderr
-    reported = int(re.search(r"(\d+) cues", result.stderr).group(1))
+    reported = int(re.search(r"windows, (\d+) cues", result.stderr).group(1))
     paths = {fmt: tmp_path / f"talk.en.{fmt}" for fmt in ("srt", "vtt")}
     from_srt, from_vtt = read_srt(paths["srt"]), read_vtt(paths["vtt"])
     assert len(from_srt) == len(from_vtt) == reported > len(SENTENCES)
