@@ -37,16 +37,19 @@ _OUT_DIR = click.option("--out-dir", type=click.Path(path_type=Path), default=No
 @_OUT_DIR
 def subtitles(input_path: Path, common: CommonOptions, lang: TranslateOptions, formats_: str,
               out_dir: Path | None) -> None:
-    """Write translated subtitles (INPUT.<lang>.srt / .vtt) for a video or audio file."""
-    job = SubtitleJob(**lang.job_fields(common, input_path), formats=formats(formats_), out_dir=out_dir)
+    """Write translated subtitles (INPUT.<lang>.srt / .vtt) for a video or audio file, in one or several
+    languages (--to fr,de,ja: the audio is decoded and the windows planned once)."""
+    job = SubtitleJob(**lang.job_fields(common, input_path, several=True), formats=formats(formats_),
+                      out_dir=out_dir)
     report = run_subtitles(job)
     if report.cues == 0:
         click.echo(f"dubber: no speech found in {job.input}: wrote empty subtitle files", err=True)
         for path in report.outputs:
             click.echo(str(path))
         raise click.exceptions.Exit(NO_SPEECH)
-    else:
-        click.echo(f"dubber: {report.windows} windows, {report.cues} cues{_tokens(report.usage)}", err=True)
+    per_language = "" if len(report.cues_by_language) < 2 else " (" + ", ".join(
+        f"{code} {count}" for code, count in report.cues_by_language.items()) + ")"
+    click.echo(f"dubber: {report.windows} windows, {report.cues} cues{per_language}{_tokens(report.usage)}", err=True)
     for path in report.outputs:
         click.echo(str(path))
 

@@ -22,7 +22,7 @@ import click
 from dubber.backends import FAMILIES, INPUT_MODES, BackendConfig, BackendSpec, backend_spec
 from dubber.errors import OptionError
 from dubber.jobs.common import BackendChoice
-from dubber.languages import parse_lang
+from dubber.languages import Lang, parse_lang
 from dubber.speech import vad
 from dubber.speech.windows import WindowOptions
 from dubber.subtitles.cues import CueOptions
@@ -129,7 +129,8 @@ def _fetch_options() -> list[Callable]:
 
 def _translate_options() -> list[Callable]:
     return [
-        click.option("--to", "target", required=True, help="Target language: en, zh-CN, English, ..."),
+        click.option("--to", "target", required=True,
+                     help="Target language: en, zh-CN, English, ...; subtitles take several: fr,de,ja."),
         click.option("--from", "source", default=None, help="Source language (default: detected by the service)."),
         click.option("--input-mode", type=click.Choice(INPUT_MODES), default="audio", show_default=True,
                      help="What each window sends: its audio, or a short, scaled-down clip of the video "
@@ -200,20 +201,33 @@ class TranslateOptions:
     bilingual: bool
     cut_overlong: bool
 
-    def job_fields(self, common: CommonOptions, input_path: Path, voice: str | None = None) -> dict[str, object]:
-        """TranslateJob's fields, checked against what the chosen backend can do."""
-        spec, target = common.spec(), parse_lang(self.target)
+    def targets(self) -> tuple[Lang, ...]:
+        """The target languages, in the order given (``--to fr,de,ja``), each once."""
+        langs = [parse_lang(part) for part in self.target.split(",") if part.strip()]
+        if not langs:
+            raise OptionError("--to names no language")
+        return tuple({lang.code: lang for lang in langs}.values())
+
+    def job_fields(self, common: CommonOptions, input_path: Path, voice: str | None = None,
+                   several: bool = False) -> dict[str, object]:
+        """TranslateJob's fields (the first target; with ``several``, the others as ``extra_targets``),
+        checked against what the chosen backend can do."""
+        spec, targets = common.spec(), self.targets()
+        if len(targets) > 1 and not several:
+            raise OptionError("dub takes one --to language a run for now (subtitles take several)")
         glossary = load_glossary(self.glossary) if self.glossary is not None else ()
         windows = common.windows()
-        spec.check(target=target, voice=voice, input_mode=self.input_mode, glossary=bool(glossary),
-                   max_window_ms=windows.max_ms)
+        for target in targets:
+            spec.check(target=target, voice=voice, input_mode=self.input_mode, glossary=bool(glossary),
+                       max_window_ms=windows.max_ms)
         transcriber = None
         if self.bilingual:
             if spec.transcriber is None:
                 raise OptionError(f"the {spec.name} backend has no transcriber for --bilingual")
             backend_spec(spec.transcriber).check(task="transcribe", max_window_ms=windows.max_ms)
             transcriber = common.choice(spec.transcriber)
-        return {**common.job_fields(input_path, self.input_mode), "target": target,
+        extra = {"extra_targets": targets[1:]} if several else {}
+        return {**common.job_fields(input_path, self.input_mode), "target": targets[0], **extra,
                 "source": parse_lang(self.source) if self.source else None, "glossary": glossary,
                 "transcriber": transcriber, "cues": CueOptions(cut_overlong=self.cut_overlong)}
 

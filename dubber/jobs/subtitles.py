@@ -1,9 +1,15 @@
 """`dubber subtitles`: probe → windows → translated text (and, bilingual, the source line) → cues →
-SRT / WebVTT files."""
+subtitle files, in one or several languages.
+
+With several target languages the input is probed, decoded and cut into windows once; the languages are
+then translated one after another, each with ``--jobs`` requests in flight (so the service never sees
+more than ``--jobs`` at once), the source transcript (``--bilingual``) once for all of them, and every
+language's files are written as one set.
+"""
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -11,6 +17,7 @@ from dubber.backends import TranslateRequest
 from dubber.jobs.common import (TranslateJob, analyse, bilingual_sources, check_input_mode, total_usage,
                                 translate_windows)
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
+from dubber.languages import Lang
 from dubber.media.probe import probe
 from dubber.models import Translation, Usage
 from dubber.subtitles.cues import build_cues
@@ -21,6 +28,11 @@ from dubber.subtitles.writers import WRITERS
 class SubtitleJob(TranslateJob):
     formats: tuple[str, ...] = ("srt", "vtt")
     out_dir: Path | None = None
+    extra_targets: tuple[Lang, ...] = ()  # more languages after ``target``, each with its own files
+
+    @property
+    def targets(self) -> tuple[Lang, ...]:
+        return (self.target, *self.extra_targets)
 
 
 @dataclass(frozen=True)
@@ -29,27 +41,34 @@ class SubtitleReport:
     duration_ms: int
     speech_ms: int
     windows: int
-    cues: int
+    cues: int  # over every language
     usage: Usage
+    cues_by_language: dict[str, int] = field(default_factory=dict)
 
 
 def run_subtitles(job: SubtitleJob, on_done: Callable[[Translation], None] | None = None) -> SubtitleReport:
     info = probe(job.input)
     check_input_mode(info, job.backend.config.input_mode)
-    outputs = [output_path(job.input, job.out_dir, job.target.code, fmt) for fmt in job.formats]
-    prepare_dir(outputs[0].parent)
-    guard_input(outputs, job.input)
-    with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
+    outputs = {lang.code: [output_path(job.input, job.out_dir, lang.code, fmt) for fmt in job.formats]
+               for lang in job.targets}
+    prepare_dir(job.out_dir if job.out_dir is not None else job.input.parent)
+    guard_input([path for paths in outputs.values() for path in paths], job.input)
+    rules = job.cues.at_frame_rate(info.frame_rate)
+    counts: dict[str, int] = {}
+    paid: list[Translation] = []
+    with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
         analysis = analyse(info, Path(tmp), job.vad_method, job.windows)
-        request = TranslateRequest(target=job.target, source=job.source, glossary=job.glossary)
-        translations, _ = translate_windows(job.backend, analysis, request, fetch=job.fetch, on_done=on_done)
         sources = bilingual_sources(job, analysis)
-    cues = build_cues(translations, job.target.code, analysis.duration_ms, job.cues.at_frame_rate(info.frame_rate),
-                      sources.texts if sources else None, sources.code if sources else None)
-    with OutputSet() as files:
-        for fmt, path in zip(job.formats, outputs):
-            files.write_text(path, WRITERS[fmt](cues, job.target.code))
+        for lang in job.targets:
+            request = TranslateRequest(target=lang, source=job.source, glossary=job.glossary)
+            translations, _ = translate_windows(job.backend, analysis, request, fetch=job.fetch, on_done=on_done)
+            cues = build_cues(translations, lang.code, analysis.duration_ms, rules,
+                              sources.texts if sources else None, sources.code if sources else None)
+            for fmt, path in zip(job.formats, outputs[lang.code]):
+                files.write_text(path, WRITERS[fmt](cues, lang.code))
+            counts[lang.code], paid = len(cues), paid + translations
         files.commit()
-    paid = translations + list(sources.transcripts if sources else ())
-    return SubtitleReport(tuple(outputs), analysis.duration_ms, sum(s.duration_ms for s in analysis.speech),
-                          len(analysis.windows), len(cues), total_usage(paid))
+    paid += list(sources.transcripts if sources else ())
+    return SubtitleReport(tuple(p for paths in outputs.values() for p in paths), analysis.duration_ms,
+                          sum(s.duration_ms for s in analysis.speech), len(analysis.windows), sum(counts.values()),
+                          total_usage(paid), counts)
