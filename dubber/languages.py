@@ -64,5 +64,15 @@ def parse_lang(text: str) -> Lang:
     return Lang(code=code, name=SUPPORTED[code], iso639_2=langcodes.Language.get(code).to_alpha3())
 
 
+def parse_langs(text: str | None) -> tuple[Lang, ...]:
+    """A comma-separated list of languages (``fr,de,ja``), in order, each once.
+
+    >>> [lang.code for lang in parse_langs("fr, de,French,,ja")]
+    ['fr', 'de', 'ja']
+    """
+    langs = [parse_lang(part) for part in (text or "").split(",") if part.strip()]
+    return tuple({lang.code: lang for lang in langs}.values())
+
+
 def is_cjk(code: str) -> bool:
     return code in CJK

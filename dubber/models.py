@@ -6,6 +6,18 @@ from pathlib import Path
 
 
 @dataclass(frozen=True)
+class InputStream:
+    """One stream of the input as a muxer sees it."""
+
+    index: int
+    type: str  # "video", "audio", "subtitle", "attachment" or "data"
+    codec: str
+    language: str | None = None
+    title: str | None = None
+    dispositions: tuple[str, ...] = ()  # e.g. ("default",), ("comment",), ("attached_pic",)
+
+
+@dataclass(frozen=True)
 class MediaInfo:
     """What probing found: the container, its length, and the audio stream dubber will use."""
 
@@ -19,6 +31,7 @@ class MediaInfo:
     video_codecs: tuple[str, ...] = ()  # of the video streams, cover art left out
     audio_language: str | None = None  # the chosen audio stream's tag; None when absent or "und"
     frame_rate: float = 24.0  # the first video stream's average rate; 24 (film) for audio-only input
+    streams: tuple[InputStream, ...] = ()  # every stream, in order: what a dub carries over
 
     @property
     def has_video(self) -> bool:

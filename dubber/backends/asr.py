@@ -18,10 +18,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-import openai
 
 from dubber.backends import BackendConfig, BackendSpec, TranslateRequest, WindowMedia, data_url, endpoint_identity
-from dubber.backends.openai_errors import is_transport_error, map_error, openai_client
+from dubber.backends.openai_errors import mapped_errors, openai_client
 from dubber.errors import RequestError, TransientError
 from dubber.models import TranslationResult, Usage
 
@@ -103,16 +102,8 @@ class Asr:
                   context: tuple[str, ...] = ()) -> TranslationResult:
         kwargs = build_request(media, request, self.config.model)
         check_size(kwargs, window)
-        try:
+        with mapped_errors(window):
             return read_completion(self._client.chat.completions.create(**kwargs))
-        except openai.OpenAIError as exc:
-            raise map_error(exc, window) from exc
-        except TransientError as exc:
-            raise TransientError(str(exc), window=window) from exc
-        except Exception as exc:
-            if is_transport_error(exc):
-                raise TransientError("the connection broke during the answer", window=window) from exc
-            raise
 
 
 SPEC = BackendSpec(

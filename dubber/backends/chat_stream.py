@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import openai
 
-from dubber.backends.openai_errors import is_transport_error, map_error
+from dubber.backends.openai_errors import mapped_errors
 from dubber.errors import TransientError
 from dubber.models import TranslationResult, Usage
 
@@ -91,15 +91,7 @@ def stream_chat(client: openai.OpenAI, kwargs: Mapping[str, Any], window: int | 
     """Send ``kwargs`` to ``client.chat.completions.create`` (a streamed request) and fold the answer within
     ``deadline_s``; every failure, before or during the stream, comes out as a ``BackendError`` naming
     ``window``."""
-    try:
+    with mapped_errors(window):
         stream = client.chat.completions.create(**kwargs)
         with stream:
             return collect_stream(stream, deadline_s)
-    except openai.OpenAIError as exc:
-        raise map_error(exc, window) from exc
-    except TransientError as exc:
-        raise TransientError(str(exc), window=window) from exc
-    except Exception as exc:
-        if is_transport_error(exc):  # openai 1.x/2.x: the connection broke while the stream was read
-            raise TransientError("the connection broke during the answer", window=window) from exc
-        raise

@@ -7,9 +7,10 @@ of a stream unwrapped. ``is_transport_error`` recognises the latter by its class
 """
 from __future__ import annotations
 
+import contextlib
 import email.utils
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import openai
 
@@ -83,3 +84,21 @@ def map_error(exc: openai.OpenAIError, window: int | None) -> BackendError:
         return TransientError(f"the service failed during the answer ({code or 'error'}): {exc.message}",
                               window=window)
     return BackendError(f"unexpected answer from the service: {type(exc).__name__}", window=window)
+
+
+@contextlib.contextmanager
+def mapped_errors(window: int | None) -> Iterator[None]:
+    """Whatever the SDK (or its HTTP library) raises in the block comes out as dubber's error tree,
+    naming ``window``: the one place every backend's request is wrapped."""
+    try:
+        yield
+    except openai.OpenAIError as exc:
+        raise map_error(exc, window) from exc
+    except TransientError as exc:  # raised while reading an answer, before the window was known
+        if exc.window is not None:
+            raise
+        raise TransientError(str(exc), window=window) from exc
+    except Exception as exc:
+        if is_transport_error(exc):  # openai 1.x/2.x: the connection broke while the answer was read
+            raise TransientError("the connection broke during the answer", window=window) from exc
+        raise

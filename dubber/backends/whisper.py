@@ -18,10 +18,9 @@ import re
 from typing import Any, Iterable, Mapping
 
 import langcodes
-import openai
 
 from dubber.backends import BackendConfig, BackendSpec, TranslateRequest, WindowMedia, endpoint_identity
-from dubber.backends.openai_errors import map_error, openai_client
+from dubber.backends.openai_errors import mapped_errors, openai_client
 from dubber.errors import OptionError, RequestError
 from dubber.languages import parse_lang
 from dubber.models import Segment, TranslationResult
@@ -160,14 +159,12 @@ class Whisper:
         kwargs = build_request(media, request, self.config.model, window)
         audio = self._client.audio
         endpoint = audio.transcriptions if request.task == "transcribe" else audio.translations
-        try:
+        with mapped_errors(window):
             result = parse_answer(endpoint.create(**kwargs), request.task)
             if request.want_audio and result.text:
                 pcm = self._speak(result.text, request.voice)
                 return TranslationResult(result.text, pcm, OUTPUT_RATE, segments=result.segments)
             return result
-        except openai.OpenAIError as exc:
-            raise map_error(exc, window) from exc
 
     def _speak(self, text: str, voice: str) -> bytes:
         """The speech of ``text``: one request per piece of at most 4096 characters, joined in order."""

@@ -22,7 +22,7 @@ import click
 from dubber.backends import FAMILIES, INPUT_MODES, BackendConfig, BackendSpec, backend_spec
 from dubber.errors import OptionError
 from dubber.jobs.common import BackendChoice
-from dubber.languages import Lang, parse_lang
+from dubber.languages import Lang, parse_lang, parse_langs
 from dubber.speech import vad
 from dubber.speech.windows import WindowOptions
 from dubber.subtitles.cues import CueOptions
@@ -80,22 +80,17 @@ def _seconds(value: float) -> int:
     return int(round(value * 1000))
 
 
-def _apply(command: Callable, decorators: list[Callable]) -> Callable:
+def apply_options(command: Callable, decorators: list[Callable]) -> Callable:
     for decorator in reversed(decorators):
         command = decorator(command)
     return command
 
 
-def _service_options(backends: tuple[str, ...]) -> list[Callable]:
+def window_options() -> list[Callable]:
+    """How the audio becomes windows: the speech detector and the window lengths (every command that
+    plans windows, ``dubber plan`` included)."""
     defaults = WindowOptions()
     return [
-        click.option("--backend", type=click.Choice(backends), default=backends[0], show_default=True,
-                     help="The service: see the README for which to use when."),
-        click.option("--api-key", default=None, help="API key (never printed) [default: the backend's "
-                     "environment variable: DASHSCOPE_API_KEY, or OPENAI_API_KEY for whisper]."),
-        click.option("--base-url", default=None, help="OpenAI-compatible endpoint (the emulator's URL for offline "
-                     "runs) [default: $DUBBER_BASE_URL or DashScope's; $OPENAI_BASE_URL or OpenAI's for whisper]."),
-        click.option("--model", default=None, help="Model name [default: the backend's]."),
         click.option("--vad", "vad_method", type=click.Choice(vad.METHODS), default=vad.DEFAULT_METHOD,
                      show_default=True, help="Speech detector used to place windows."),
         click.option("--min-window", type=float, default=defaults.min_ms / 1000, show_default=True,
@@ -104,6 +99,25 @@ def _service_options(backends: tuple[str, ...]) -> list[Callable]:
                      help="Seconds: longer speech is split at its quietest point."),
         click.option("--long-silence", type=float, default=defaults.long_silence_ms / 1000, show_default=True,
                      help="Seconds: silences this long are never sent."),
+    ]
+
+
+def window_lengths(min_window: float, max_window: float, long_silence: float) -> WindowOptions:
+    """The window options in seconds, checked, as the planner takes them (ms)."""
+    return WindowOptions(min_ms=_seconds(min_window), max_ms=_seconds(max_window),
+                         long_silence_ms=_seconds(long_silence))
+
+
+def _service_options(backends: tuple[str, ...]) -> list[Callable]:
+    return [
+        click.option("--backend", type=click.Choice(backends), default=backends[0], show_default=True,
+                     help="The service: see the README for which to use when."),
+        click.option("--api-key", default=None, help="API key (never printed) [default: the backend's "
+                     "environment variable: DASHSCOPE_API_KEY, or OPENAI_API_KEY for whisper]."),
+        click.option("--base-url", default=None, help="OpenAI-compatible endpoint (the emulator's URL for offline "
+                     "runs) [default: $DUBBER_BASE_URL or DashScope's; $OPENAI_BASE_URL or OpenAI's for whisper]."),
+        click.option("--model", default=None, help="Model name [default: the backend's]."),
+        *window_options(),
         click.option("-v", "--verbose", count=True, help="More log output (-vv for debug)."),
     ]
 
@@ -181,8 +195,7 @@ class CommonOptions:
                             cache_max_bytes=parse_size(self.cache_max))
 
     def windows(self) -> WindowOptions:
-        return WindowOptions(min_ms=_seconds(self.min_window), max_ms=_seconds(self.max_window),
-                             long_silence_ms=_seconds(self.long_silence))
+        return window_lengths(self.min_window, self.max_window, self.long_silence)
 
     def job_fields(self, input_path: Path, input_mode: str = "audio") -> dict[str, object]:
         """JobBase's fields."""
@@ -203,10 +216,10 @@ class TranslateOptions:
 
     def targets(self) -> tuple[Lang, ...]:
         """The target languages, in the order given (``--to fr,de,ja``), each once."""
-        langs = [parse_lang(part) for part in self.target.split(",") if part.strip()]
+        langs = parse_langs(self.target)
         if not langs:
             raise OptionError("--to names no language")
-        return tuple({lang.code: lang for lang in langs}.values())
+        return langs
 
     def job_fields(self, common: CommonOptions, input_path: Path, voice: str | None = None,
                    several: bool = False) -> dict[str, object]:
@@ -254,6 +267,6 @@ def job_options(backends: tuple[str, ...], translate: bool = True) -> Callable:
             return command(input_path, common, **options)
 
         decorators = _service_options(backends) + _fetch_options() + (_translate_options() if translate else [])
-        return _apply(run, decorators)
+        return apply_options(run, decorators)
 
     return wrap

@@ -7,21 +7,17 @@ from pathlib import Path
 import click
 
 from dubber.backends import NAMES
-from dubber.cli.options import backend_choice
+from dubber.cli.options import apply_options, backend_choice, window_lengths, window_options
 from dubber.errors import OptionError
 from dubber.jobs.doctor import Check, cache_checks, key_checks, ping, tool_checks
 from dubber.jobs.plan import PlanRequest, plan
-from dubber.languages import parse_lang
-from dubber.speech import vad
-from dubber.speech.windows import WindowOptions
+from dubber.languages import parse_langs
 from dubber.translate import cache as window_cache
+from dubber.translate.fetch import FetchOptions
 
-_DEFAULTS = WindowOptions()
 
-
-def _langs(text: str | None) -> tuple[str, ...]:
-    codes = [parse_lang(part).code for part in (text or "").split(",") if part.strip()]
-    return tuple(dict.fromkeys(codes))
+def _window_options(command):
+    return apply_options(command, window_options())
 
 
 def _clock(seconds: float) -> str:
@@ -35,17 +31,14 @@ def _clock(seconds: float) -> str:
 @click.option("--backend", type=click.Choice(NAMES), default="livetranslate", show_default=True)
 @click.option("--dub", is_flag=True, help="Plan a dub (speech comes back too) rather than subtitles.")
 @click.option("--bilingual", is_flag=True, help="Add the source transcript of every window.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Windows sent at once.")
-@click.option("--vad", "vad_method", type=click.Choice(vad.METHODS), default=vad.DEFAULT_METHOD, show_default=True)
-@click.option("--min-window", type=float, default=_DEFAULTS.min_ms / 1000, show_default=True)
-@click.option("--max-window", type=float, default=_DEFAULTS.max_ms / 1000, show_default=True)
-@click.option("--long-silence", type=float, default=_DEFAULTS.long_silence_ms / 1000, show_default=True)
+@click.option("--jobs", type=click.IntRange(1, 64), default=FetchOptions().jobs, show_default=True,
+              help="Windows sent at once.")
+@_window_options
 def plan_command(input_path: Path, targets: str | None, backend: str, dub: bool, bilingual: bool, jobs: int,
                  vad_method: str, min_window: float, max_window: float, long_silence: float) -> None:
     """Show what a run on INPUT would send and roughly cost, without sending anything (no key needed)."""
-    windows = WindowOptions(min_ms=round(min_window * 1000), max_ms=round(max_window * 1000),
-                            long_silence_ms=round(long_silence * 1000))
-    languages = _langs(targets)
+    windows = window_lengths(min_window, max_window, long_silence)
+    languages = tuple(lang.code for lang in parse_langs(targets))
     if not languages and (dub or bilingual):
         raise OptionError("--dub and --bilingual plan a translation: name its languages with --to")
     found = plan(PlanRequest(input_path, backend, languages, dub, bilingual, jobs, vad_method, windows))

@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Protocol
 from dubber.emulator import synth
 from dubber.emulator.checks import check, field
 from dubber.emulator.dialects import ApiError
-from dubber.emulator.service import API_PREFIX, Reply, json_bytes, json_reply
+from dubber.emulator.service import API_PREFIX, Context, Reply, json_bytes, json_reply
 
 __all__ = ["CHAT_PATH", "Content", "Envelope", "audio_from_data_url", "decode_audio", "delta", "event_stream",
            "message", "read_body", "reply", "token_usage"]
@@ -166,14 +166,25 @@ def reply(env: Envelope, content: Content, *, stream: bool, include_usage: bool,
     return event_stream(_chunks(env, content, include_usage))
 
 
+@dataclass(frozen=True)
+class Speech:
+    """A speaking model's answer speech (raw 24 kHz PCM16) and what each of its audio deltas repeats."""
 
+    pcm: bytes
+    audio_id: str
+    created: int
+    delta_bytes: int
 
-def audio_deltas(speech: bytes, delta_bytes: int, audio_id: str, created: int) -> Iterator[dict]:
-    """The ``delta.audio`` objects that stream ``speech`` (raw 24 kHz PCM16): ``delta_bytes`` a piece, each
-    base64-encoded on its own, with its own padding, as the services send them, and one piece without
-    ``data`` after the first, as they sometimes send (clients must skip it)."""
-    meta = {"expires_at": created, "id": audio_id}
-    for i, start in enumerate(range(0, len(speech), delta_bytes)):
-        yield {"data": base64.b64encode(speech[start:start + delta_bytes]).decode(), **meta}
-        if i == 0:
-            yield dict(meta)
+    @classmethod
+    def of(cls, pcm: bytes, ctx: Context) -> "Speech":
+        return cls(pcm, f"audio_{ctx.answer_id}", ctx.created, ctx.delta_bytes)
+
+    def deltas(self) -> Iterator[dict]:
+        """The ``delta.audio`` objects that stream it: ``delta_bytes`` a piece, each base64-encoded on its
+        own, with its own padding, as the services send them, and one piece without ``data`` after the
+        first, as they sometimes send (clients must skip it)."""
+        meta = {"expires_at": self.created, "id": self.audio_id}
+        for i, start in enumerate(range(0, len(self.pcm), self.delta_bytes)):
+            yield {"data": base64.b64encode(self.pcm[start:start + self.delta_bytes]).decode(), **meta}
+            if i == 0:
+                yield dict(meta)

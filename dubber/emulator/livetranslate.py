@@ -110,29 +110,26 @@ class Translation:
 
     request: Request
     text: str
-    speech: bytes
-    audio_id: str
-    created: int
-    delta_bytes: int
+    speech: chat.Speech
 
     def usage(self) -> dict:
-        usage = chat.token_usage(self.request.audio.duration_ms, self.text, len(self.speech))
+        usage = chat.token_usage(self.request.audio.duration_ms, self.text, len(self.speech.pcm))
         if self.request.video_tokens is not None:
             usage = with_video_tokens(usage, self.request.video_tokens)
         return usage
 
     def message(self) -> dict:
         audio = None  # also when there is no speech: as in a stream, silence gives no audio at all
-        if self.speech:
-            audio = {"id": self.audio_id, "data": base64.b64encode(self.speech).decode(),
-                     "expires_at": self.created, "transcript": self.text}
+        if self.speech.pcm:
+            audio = {"id": self.speech.audio_id, "data": base64.b64encode(self.speech.pcm).decode(),
+                     "expires_at": self.speech.created, "transcript": self.text}
         return chat.message(self.text, audio)
 
     def deltas(self) -> Iterator[dict]:
         yield chat.delta("", "assistant")
         for piece in synth.text_pieces(self.text, self.request.target_lang):
             yield chat.delta(piece)
-        for audio in chat.audio_deltas(self.speech, self.delta_bytes, self.audio_id, self.created):
+        for audio in self.speech.deltas():
             yield chat.delta(audio=audio)
 
 
@@ -140,7 +137,7 @@ def answer(req: Request, ctx: Context) -> Reply:
     """The placeholder translation of ``req``; ``ctx.answer_text`` replaces its text (even for silence),
     while the speech still follows the input."""
     text, speech = synth.placeholder_answer(req.audio, req.target_lang, req.voice, ctx.answer_text)
-    translation = Translation(req, text, speech, f"audio_{ctx.answer_id}", ctx.created, ctx.delta_bytes)
+    translation = Translation(req, text, chat.Speech.of(speech, ctx))
     return chat.reply(chat.Envelope(ctx.answer_id, ctx.created, req.model), translation,
                       stream=req.stream, include_usage=req.include_usage, broken=ctx.broken,
                       error_event=ctx.error_event)

@@ -189,13 +189,10 @@ class Spoken:
 
     request: Request
     text: str
-    speech: bytes
-    audio_id: str
-    created: int
-    delta_bytes: int
+    speech: chat.Speech
 
     def usage(self) -> dict:
-        usage = chat.token_usage(self.request.audio.duration_ms, self.text, len(self.speech))
+        usage = chat.token_usage(self.request.audio.duration_ms, self.text, len(self.speech.pcm))
         prompt_text = len(re.findall(r"\w+|[^\w\s]", self.request.instruction))
         usage["prompt_tokens"] += prompt_text
         usage["total_tokens"] += prompt_text
@@ -209,8 +206,7 @@ class Spoken:
         yield chat.delta("", "assistant")
         texts = (chat.delta(piece) for piece in synth.text_pieces(self.text, self.request.target_lang))
         # A speaking model says its text as it writes it: text and audio deltas come interleaved.
-        audio = (chat.delta(audio=a) for a in chat.audio_deltas(self.speech, self.delta_bytes, self.audio_id,
-                                                                self.created))
+        audio = (chat.delta(audio=a) for a in self.speech.deltas())
         for pair in itertools.zip_longest(texts, audio):
             yield from (d for d in pair if d is not None)
 
@@ -219,7 +215,7 @@ def answer(req: Request, ctx: Context) -> Reply:
     """The placeholder answer of ``req``; ``ctx.answer_text`` replaces its text (even for silence),
     while the speech still follows the input."""
     text, speech = synth.placeholder_answer(req.audio, req.target_lang, req.voice, ctx.answer_text)
-    spoken = Spoken(req, text, speech, f"audio_{ctx.answer_id}", ctx.created, ctx.delta_bytes)
+    spoken = Spoken(req, text, chat.Speech.of(speech, ctx))
     return chat.reply(chat.Envelope(ctx.answer_id, ctx.created, req.model), spoken,
                       stream=True, include_usage=req.include_usage, broken=ctx.broken,
                       error_event=ctx.error_event)

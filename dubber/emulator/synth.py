@@ -129,15 +129,19 @@ def voiced_ms(samples: np.ndarray, rate: int) -> int:
     >>> voiced_ms(np.zeros(16000, dtype=np.int16), 16000)
     0
     """
+    return int(np.count_nonzero(voiced_frames(samples, rate))) * FRAME_MS
+
+
+def voiced_frames(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Which whole 20 ms frames are loud enough to be speech, by ``voiced_ms``'s adaptive threshold."""
     frame = rate * FRAME_MS // 1000
     count = len(samples) // frame
     if count == 0:
-        return 0
+        return np.zeros(0, dtype=bool)
     frames = samples[: count * frame].astype(np.float64).reshape(count, frame) / 32768.0
     rms = np.sqrt(np.mean(frames**2, axis=1))
     noise, loud = np.percentile(rms, 10), np.percentile(rms, 95)
-    threshold = max(ABS_FLOOR, min(noise * 10 ** (10 / 20), loud * 10 ** (-20 / 20)))
-    return int(np.count_nonzero(rms > threshold)) * FRAME_MS
+    return rms > max(ABS_FLOOR, min(noise * 10 ** (10 / 20), loud * 10 ** (-20 / 20)))
 
 
 def derive_seed(pcm: bytes, target_lang: str, voice: str) -> int:

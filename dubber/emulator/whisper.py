@@ -149,25 +149,13 @@ def check_transcription(fields: Mapping[str, Any]) -> Request:
     return _check(fields, "transcribe", language)
 
 
-def _voiced_frames(samples: np.ndarray, rate: int) -> np.ndarray:
-    """Which 20 ms frames are speech, by the threshold ``synth.voiced_ms`` counts with."""
-    frame = rate * synth.FRAME_MS // 1000
-    count = len(samples) // frame
-    if count == 0:
-        return np.zeros(0, dtype=bool)
-    frames = samples[: count * frame].astype(np.float64).reshape(count, frame) / 32768.0
-    rms = np.sqrt(np.mean(frames**2, axis=1))
-    noise, loud = np.percentile(rms, 10), np.percentile(rms, 95)
-    return rms > max(synth.ABS_FLOOR, min(noise * 10 ** (10 / 20), loud * 10 ** (-20 / 20)))
-
-
 def voiced_runs(samples: np.ndarray, rate: int) -> list[tuple[int, int, int]]:
     """(start_ms, end_ms, voiced_ms) of each stretch of speech, as Whisper would cut segments.
 
     >>> voiced_runs(np.zeros(16000, dtype=np.int16), 16000)
     []
     """
-    voiced = _voiced_frames(samples, rate)
+    voiced = synth.voiced_frames(samples, rate)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(np.int8), [0]])))
     runs: list[list[int]] = []
     for start, end in zip(edges[::2] * synth.FRAME_MS, edges[1::2] * synth.FRAME_MS):

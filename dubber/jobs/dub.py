@@ -25,7 +25,6 @@ from dubber.media.mux import (WEBM_VIDEO, MuxSpec, OutputKind, Track, build_mux_
                               output_kind)
 from dubber.media.probe import probe
 from dubber.media.stretch import stretch_method
-from dubber.media.streams import input_streams
 from dubber.media.tool import run_ffmpeg
 from dubber.models import Loudness, MediaInfo, Translation, Usage
 from dubber.subtitles.cues import build_cue_track
@@ -207,7 +206,7 @@ def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -
     prepare_dir(outputs.media.parent)
     guard_input(list(outputs.all()), job.input)
     _check_video(kind, info, outputs.media)
-    carry = carry_plan(input_streams(info.path), kind.holds(), job.keep_original)  # every stream it can hold
+    carry = carry_plan(info.streams, kind.holds(), job.keep_original)  # every stream it can hold
     check_input_mode(info, job.backend.config.input_mode)
     # Every file of the run is written under a temporary name and put in place together at the end.
     with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp:

@@ -13,19 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dubber.models import InputStream
+
 TEXT_SUBTITLES = frozenset({"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"})
-
-
-@dataclass(frozen=True)
-class InputStream:
-    """One stream of the input as a muxer sees it."""
-
-    index: int
-    type: str  # "video", "audio", "subtitle", "attachment" or "data"
-    codec: str
-    language: str | None = None
-    title: str | None = None
-    dispositions: tuple[str, ...] = ()  # e.g. ("default",), ("comment",), ("attached_pic",)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 
 from dubber.errors import InputError
-from dubber.models import MediaInfo
+from dubber.models import InputStream, MediaInfo
 
 
 def _disposition_default(stream: av.stream.Stream) -> bool:
@@ -43,6 +43,26 @@ def _frame_rate(container: av.container.InputContainer) -> float:
     return 24.0
 
 
+_DISPOSITIONS = [flag for flag in av.stream.Disposition if flag.name and flag.value]
+
+
+def _codec(stream: av.stream.Stream) -> str:
+    if stream.type == "attachment":
+        return str(stream.metadata.get("mimetype", "attachment"))
+    ctx = getattr(stream, "codec_context", None)
+    return ctx.name if ctx is not None and ctx.name else "unknown"
+
+
+def _stream(stream: av.stream.Stream) -> InputStream:
+    """One stream as the muxer will carry it: its codec, tags and dispositions."""
+    return InputStream(index=stream.index, type=stream.type, codec=_codec(stream),
+                       language=(stream.metadata.get("language") or None),
+                       # mp4 keeps a track's title as "name"; attachments are named by file
+                       title=(stream.metadata.get("title") or stream.metadata.get("name")
+                              or stream.metadata.get("filename") or None),
+                       dispositions=tuple(f.name for f in _DISPOSITIONS if stream.disposition & f))
+
+
 def probe(path: Path) -> MediaInfo:
     """Describe ``path``'s container and pick its audio stream: the first default one, else the first."""
     if not path.exists():
@@ -68,6 +88,7 @@ def probe(path: Path) -> MediaInfo:
                                    if not s.disposition & av.stream.Disposition.attached_pic),
                 audio_language=_language(chosen),
                 frame_rate=_frame_rate(container),
+                streams=tuple(_stream(s) for s in container.streams),
             )
     except PermissionError as exc:
         raise InputError(path, "permission denied") from exc

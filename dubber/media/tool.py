@@ -22,27 +22,30 @@ log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=None)
-def ffmpeg_exe() -> str:
-    """Path of the ffmpeg binary dubber runs."""
+def _locate() -> tuple[str, str]:
+    """The ffmpeg binary dubber runs, and where it was found (decided once a run)."""
     override = os.environ.get("DUBBER_FFMPEG")
     if override:
-        return override
+        return override, "DUBBER_FFMPEG"
     system = shutil.which("ffmpeg")
     if system:
-        return system
+        return system, "system"
     try:
         import imageio_ffmpeg
 
-        return imageio_ffmpeg.get_ffmpeg_exe()
+        return imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg"
     except (ImportError, RuntimeError) as exc:
         raise ToolError("no ffmpeg found: install ffmpeg or the imageio-ffmpeg package") from exc
 
 
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary dubber runs."""
+    return _locate()[0]
+
+
 def ffmpeg_source() -> str:
     """Where ``ffmpeg_exe`` found its binary: ``DUBBER_FFMPEG``, ``system`` (on PATH) or ``imageio-ffmpeg``."""
-    if os.environ.get("DUBBER_FFMPEG"):
-        return "DUBBER_FFMPEG"
-    return "system" if shutil.which("ffmpeg") else "imageio-ffmpeg"
+    return _locate()[1]
 
 
 def ffmpeg_version() -> str:
