@@ -11,6 +11,7 @@ import numpy as np
 
 from dubber.backends import BackendConfig, TranslateRequest, WindowMedia, make_backend
 from dubber.errors import InputError
+from dubber.events import NO_EVENTS, Events
 from dubber.languages import Lang
 from dubber.media.audio import ANALYSIS_RATE, extract_pcm, load_pcm, wav_bytes
 from dubber.models import Loudness, MediaInfo, Span, Translation, Usage, Window
@@ -46,12 +47,17 @@ class JobBase:
 
 @dataclass(frozen=True, kw_only=True)
 class TranslateJob(JobBase):
-    """A job that translates: into ``target``, honouring a glossary where the service takes instructions;
+    """A job that translates: into ``target`` (and ``extra_targets``), honouring a glossary where the service takes instructions;
     with ``transcriber`` (``--bilingual``), each cue also shows the source line."""
 
     target: Lang
+    extra_targets: tuple[Lang, ...] = ()  # more languages after ``target`` (``--to fr,de,ja``), each in turn
     glossary: tuple[tuple[str, str], ...] = ()
     transcriber: BackendChoice | None = None
+
+    @property
+    def targets(self) -> tuple[Lang, ...]:
+        return (self.target, *self.extra_targets)
 
 
 @dataclass(frozen=True)
@@ -69,11 +75,12 @@ class Analysis:
 
 
 def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOptions,
-            measure_prefilter: str | None = None) -> Analysis:
+            measure_prefilter: str | None = None, events: Events = NO_EVENTS) -> Analysis:
     """Decode once, find the speech, plan the windows. ``measure_prefilter`` (see ``extract_pcm``) also
     measures the original's loudness in the same decode."""
     raw = workdir / "audio.pcm"
-    loudness = extract_pcm(info, raw, measure_prefilter=measure_prefilter)
+    events.stage("extract", total=info.duration_ms / 1000, unit="s")
+    loudness = extract_pcm(info, raw, measure_prefilter=measure_prefilter, progress=events.advance)
     pcm = load_pcm(raw)
     levels = vad.frame_levels(pcm, ANALYSIS_RATE)  # once: the detector and the planner both use them
     speech = vad.detect_speech(pcm, ANALYSIS_RATE, method=vad_method, levels=levels)
@@ -106,24 +113,26 @@ def check_input_mode(info: MediaInfo, input_mode: str) -> None:
 def translate_windows(choice: BackendChoice, analysis: Analysis, request: TranslateRequest, *,
                       fetch: FetchOptions = FetchOptions(),
                       on_done: Callable[[Translation], None] | None = None,
-                      keep: Callable[[Translation], Translation] | None = None
-                      ) -> tuple[list[Translation], FetchStats]:
+                      keep: Callable[[Translation], Translation] | None = None,
+                      events: Events = NO_EVENTS) -> tuple[list[Translation], FetchStats]:
     """Send every window to ``choice`` (concurrently, cached, retried); results in window order (see
     fetch_all), and how the fetching went. The request's task says what comes back: a translation, or
-    the words as spoken."""
+    the words as spoken. ``events`` hears of the stage and of each window."""
     backend = make_backend(choice.name, choice.config)
     mode = choice.config.input_mode
     plan = FetchPlan(analysis.windows, lambda w: window_media(analysis, w, mode), request)
-    translations, stats = fetch_all(backend, plan, fetch, on_done, keep)
+    events.stage(request.task, total=len(analysis.windows), unit="windows",
+                 detail=request.target.code if request.target is not None else "")
+    translations, stats = fetch_all(backend, plan, fetch, on_done, keep, events)
     log.info("%d windows: %d from the cache, %d requested", len(translations), stats.cached, stats.fetched)
     return translations, stats
 
 
 def transcribe_windows(choice: BackendChoice, analysis: Analysis, source: Lang | None, fetch: FetchOptions,
-                       itn: bool = True) -> list[Translation]:
+                       itn: bool = True, events: Events = NO_EVENTS) -> list[Translation]:
     """Every window's words as spoken, in the source language (``source``, or as the service detects it)."""
     request = TranslateRequest(target=None, source=source, task="transcribe", itn=itn)
-    return translate_windows(choice, analysis, request, fetch=fetch)[0]
+    return translate_windows(choice, analysis, request, fetch=fetch, events=events)[0]
 
 
 def detected_language(transcripts: Sequence[Translation]) -> str | None:
@@ -144,11 +153,11 @@ class Sources:
     transcripts: tuple[Translation, ...]  # for their usage
 
 
-def bilingual_sources(job: TranslateJob, analysis: Analysis) -> Sources | None:
+def bilingual_sources(job: TranslateJob, analysis: Analysis, events: Events = NO_EVENTS) -> Sources | None:
     """With ``--bilingual``, every window transcribed by the job's transcriber; else None."""
     if job.transcriber is None:
         return None
-    transcripts = transcribe_windows(job.transcriber, analysis, job.source, job.fetch)
+    transcripts = transcribe_windows(job.transcriber, analysis, job.source, job.fetch, events=events)
     code = job.source.code if job.source else detected_language(transcripts)
     return Sources({t.window.index: t.result.text for t in transcripts}, code, tuple(transcripts))
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from dubber.backends import TranslateRequest
+from dubber.events import NO_EVENTS, Events
 from dubber.jobs.common import (TranslateJob, analyse, bilingual_sources, check_input_mode, total_usage,
                                 translate_windows)
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
-from dubber.languages import Lang
 from dubber.media.probe import probe
 from dubber.models import Translation, Usage
 from dubber.subtitles.cues import build_cues
@@ -28,11 +27,6 @@ from dubber.subtitles.writers import WRITERS
 class SubtitleJob(TranslateJob):
     formats: tuple[str, ...] = ("srt", "vtt")
     out_dir: Path | None = None
-    extra_targets: tuple[Lang, ...] = ()  # more languages after ``target``, each with its own files
-
-    @property
-    def targets(self) -> tuple[Lang, ...]:
-        return (self.target, *self.extra_targets)
 
 
 @dataclass(frozen=True)
@@ -46,7 +40,7 @@ class SubtitleReport:
     cues_by_language: dict[str, int] = field(default_factory=dict)
 
 
-def run_subtitles(job: SubtitleJob, on_done: Callable[[Translation], None] | None = None) -> SubtitleReport:
+def run_subtitles(job: SubtitleJob, events: Events = NO_EVENTS) -> SubtitleReport:
     info = probe(job.input)
     check_input_mode(info, job.backend.config.input_mode)
     outputs = {lang.code: [output_path(job.input, job.out_dir, lang.code, fmt) for fmt in job.formats]
@@ -57,16 +51,17 @@ def run_subtitles(job: SubtitleJob, on_done: Callable[[Translation], None] | Non
     counts: dict[str, int] = {}
     paid: list[Translation] = []
     with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
-        analysis = analyse(info, Path(tmp), job.vad_method, job.windows)
-        sources = bilingual_sources(job, analysis)
+        analysis = analyse(info, Path(tmp), job.vad_method, job.windows, events=events)
+        sources = bilingual_sources(job, analysis, events)
         for lang in job.targets:
             request = TranslateRequest(target=lang, source=job.source, glossary=job.glossary)
-            translations, _ = translate_windows(job.backend, analysis, request, fetch=job.fetch, on_done=on_done)
+            translations, _ = translate_windows(job.backend, analysis, request, fetch=job.fetch, events=events)
             cues = build_cues(translations, lang.code, analysis.duration_ms, rules,
                               sources.texts if sources else None, sources.code if sources else None)
             for fmt, path in zip(job.formats, outputs[lang.code]):
                 files.write_text(path, WRITERS[fmt](cues, lang.code))
             counts[lang.code], paid = len(cues), paid + translations
+        events.stage("write", total=sum(map(len, outputs.values())), unit="files")
         files.commit()
     paid += list(sources.transcripts if sources else ())
     return SubtitleReport(tuple(p for paths in outputs.values() for p in paths), analysis.duration_ms,

@@ -7,6 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from dubber.events import NO_EVENTS, Events
 from dubber.jobs.common import JobBase, analyse, detected_language, total_usage, transcribe_windows
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.probe import probe
@@ -36,13 +37,13 @@ class TranscribeReport:
     usage: Usage
 
 
-def run_transcribe(job: TranscribeJob) -> TranscribeReport:
+def run_transcribe(job: TranscribeJob, events: Events = NO_EVENTS) -> TranscribeReport:
     info = probe(job.input)
     folder = job.out_dir if job.out_dir is not None else job.input.parent
     prepare_dir(folder)
     with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
-        analysis = analyse(info, Path(tmp), job.vad_method, job.windows)
-        transcripts = transcribe_windows(job.backend, analysis, job.source, job.fetch, job.itn)
+        analysis = analyse(info, Path(tmp), job.vad_method, job.windows, events=events)
+        transcripts = transcribe_windows(job.backend, analysis, job.source, job.fetch, job.itn, events)
     language = job.source.code if job.source else detected_language(transcripts)
     if job.source is None:
         log.info("detected language: %s", language or "none")
@@ -50,6 +51,7 @@ def run_transcribe(job: TranscribeJob) -> TranscribeReport:
     outputs = [output_path(job.input, job.out_dir, code, fmt) for fmt in job.formats]
     guard_input(outputs, job.input)
     cues = build_cues(transcripts, code, analysis.duration_ms, job.cues.at_frame_rate(info.frame_rate))
+    events.stage("write", total=len(outputs), unit="files")
     with OutputSet() as files:
         for fmt, path in zip(job.formats, outputs):
             files.write_text(path, WRITERS[fmt](cues, code))

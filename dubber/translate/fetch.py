@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Callable, Mapping, Sequence
 
 from dubber.backends import Backend, TranslateRequest, WindowMedia
 from dubber.errors import BackendError, TransientError
+from dubber.events import NO_EVENTS, Events, WindowRecord
 from dubber.models import Translation, TranslationResult, Window
 from dubber.translate.cache import DEFAULT_MAX_BYTES, WindowCache, cache_key
 from dubber.translate.pool import AdaptiveLimit, DaemonPool
@@ -64,6 +66,20 @@ class _Shared:
     stop: threading.Event
     history: list[str] | None
     limit: AdaptiveLimit
+    tally: dict[int, "_Tally"] = field(default_factory=dict)  # each window's own: written by its worker only
+
+
+@dataclass
+class _Tally:
+    """How a window's fetch went so far: requests sent, and when the first one went."""
+
+    attempts: int = 0
+    started: float | None = None
+    ended: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        return (self.ended or time.monotonic()) - self.started if self.started is not None else 0.0
 
 
 def _limited(limit: AdaptiveLimit, stop: threading.Event, call: Callable[[], TranslationResult]) -> TranslationResult:
@@ -108,7 +124,11 @@ def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: Fetch
     result = shared.cache.get(key) if shared.cache else None
     from_cache = result is not None
     if result is None:
+        tally = shared.tally.setdefault(window.index, _Tally())
+
         def attempt() -> TranslationResult:
+            tally.attempts += 1
+            tally.started = tally.started or time.monotonic()
             return backend.translate(media, plan.request, window=window.index, context=context)
 
         try:
@@ -118,6 +138,8 @@ def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: Fetch
             if not isinstance(exc, TransientError):
                 shared.stop.set()  # fails fast: stop the other workers now, before they send another window
             raise
+        finally:
+            tally.ended = time.monotonic()
         if shared.cache:
             shared.cache.put(key, result)
     if shared.history is not None and result.text:
@@ -134,10 +156,12 @@ def _failure(windows: Sequence[Window], errors: dict[int, TransientError], attem
 
 def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
               on_done: Callable[[Translation], None] | None = None,
-              keep: Callable[[Translation], Translation] | None = None) -> tuple[list[Translation], FetchStats]:
+              keep: Callable[[Translation], Translation] | None = None,
+              events: Events = NO_EVENTS) -> tuple[list[Translation], FetchStats]:
     """Every window's translation, in window order. ``on_done`` sees each full answer as it arrives;
     ``keep`` slims what is held until the end (a dub spools its speech to disk and keeps only the text),
-    so memory stays flat however long the media."""
+    so memory stays flat however long the media. ``events`` hears of each window as it ends, answered or
+    failed for good."""
     in_order = backend.context_windows > 0
     # What the backend says shapes its answers (endpoint, model, languages, ...): the key's other half.
     cache = WindowCache(options.cache_dir, options.cache_max_bytes) if options.cache_dir else None
@@ -152,7 +176,7 @@ def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
     pool = DaemonPool(workers)
     try:
         futures = {pool.submit(_fetch_one, backend, plan, w, options, shared): w for w in plan.windows}
-        done, failed, stats = _collect(futures, on_done, keep)
+        done, failed, stats = _collect(futures, _Watch(plan.request, shared.tally, on_done, keep, events))
     except BaseException:
         # a window failed for good, or Ctrl-C: send nothing more; queued windows are dropped, backoffs end
         # at once, and requests under way are not waited for (daemon workers: the process may exit now)
@@ -171,8 +195,29 @@ def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
     return [done[w.index] for w in plan.windows], stats
 
 
-def _collect(futures: dict[Future, Window], on_done: Callable[[Translation], None] | None,
-             keep: Callable[[Translation], Translation] | None) -> tuple[dict, dict, FetchStats]:
+@dataclass(frozen=True)
+class _Watch:
+    """Who hears of each window as it ends: ``on_done`` and ``keep`` (its answer), ``events`` (its record)."""
+
+    request: TranslateRequest
+    tally: dict[int, _Tally]
+    on_done: Callable[[Translation], None] | None
+    keep: Callable[[Translation], Translation] | None
+    events: Events
+
+    def record(self, window: Window, result: TranslationResult | None, cached: bool,
+               error: BaseException | None = None) -> None:
+        tally = self.tally.get(window.index, _Tally())
+        target = self.request.target.code if self.request.target is not None else None
+        self.events.window(WindowRecord(
+            index=int(window.index), start_ms=int(window.start_ms), end_ms=int(window.end_ms),
+            task=self.request.task, language=target, status="failed" if error else "ok", cached=cached,
+            attempts=0 if cached else tally.attempts, seconds=0.0 if cached else round(tally.seconds, 3),
+            usage=result.usage if result is not None else None, error=str(error) if error else None))
+        self.events.advance(1)
+
+
+def _collect(futures: dict[Future, Window], watch: _Watch) -> tuple[dict, dict, FetchStats]:
     """Wait for every window; a fail-fast error is raised at once, transient failures are gathered."""
     stats, done, failed = FetchStats(), {}, {}
     pending = set(futures)
@@ -181,20 +226,24 @@ def _collect(futures: dict[Future, Window], on_done: Callable[[Translation], Non
         # A window that failed for good stops the others; their Stopped is a consequence, never the error
         # to report, so the failures are read first and in window order.
         errors = sorted((futures[f].index, f.exception()) for f in finished if f.exception() is not None)
-        fatal = [exc for _, exc in errors if not isinstance(exc, (TransientError, Stopped))]
+        fatal = [(index, exc) for index, exc in errors if not isinstance(exc, (TransientError, Stopped))]
         if fatal:
-            raise fatal[0]
+            window = next(w for f, w in futures.items() if w.index == fatal[0][0])
+            watch.record(window, None, False, fatal[0][1])
+            raise fatal[0][1]
         for future in sorted(finished, key=lambda f: futures[f].index):
             window, exc = futures.pop(future), future.exception()  # pop: let the answer go once used
             if isinstance(exc, TransientError):
                 failed[window.index] = exc
+                watch.record(window, None, False, exc)
             elif exc is not None:  # Stopped with no window to blame: the run is stopping
                 raise exc
             else:
                 translation, from_cache = future.result()
                 stats.cached += from_cache
                 stats.fetched += not from_cache
-                if on_done is not None:
-                    on_done(translation)
-                done[window.index] = keep(translation) if keep is not None else translation
+                watch.record(window, translation.result, from_cache)
+                if watch.on_done is not None:
+                    watch.on_done(translation)
+                done[window.index] = watch.keep(translation) if watch.keep is not None else translation
     return done, failed, stats
