@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,11 +17,21 @@ from dubber.emulator import DEFAULT_KEY, Emulator
 BARE_PATH = os.path.dirname(sys.executable)
 
 
+# A progress line as dubber writes it when stderr is not a terminal (dubber.cli.progress.PlainProgress).
+PROGRESS_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ dubber: .*\n?", re.MULTILINE)
+
+
+def without_progress(stderr: str) -> str:
+    """``stderr`` without its progress lines: what the run said (errors, warnings, its summary)."""
+    return PROGRESS_LINE.sub("", stderr)
+
+
 @dataclass(frozen=True)
 class Run:
     code: int
     stdout: str
-    stderr: str
+    stderr: str  # without the progress lines (see ``log``)
+    log: str = ""  # stderr whole, progress lines included
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +48,8 @@ def cache_home(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def dubber_env(emulator, cache_home):
-    env = {k: v for k, v in os.environ.items() if k not in ("DASHSCOPE_API_KEY", "DUBBER_BASE_URL", "DUBBER_FFMPEG")}
+    # no DUBBER_* setting of the developer's shell (DUBBER_JOBS, ...) may change what a test sees
+    env = {k: v for k, v in os.environ.items() if k != "DASHSCOPE_API_KEY" and not k.startswith("DUBBER_")}
     env.update(PATH=BARE_PATH, DASHSCOPE_API_KEY=DEFAULT_KEY, DUBBER_BASE_URL=emulator.base_url,
                XDG_CACHE_HOME=str(cache_home))
     return env
@@ -48,6 +60,6 @@ def run_dubber(dubber_env):
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
         proc = subprocess.run([sys.executable, "-m", "dubber", *map(str, args)], env=env or dubber_env,
                               capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        return Run(proc.returncode, proc.stdout, proc.stderr)
+        return Run(proc.returncode, proc.stdout, without_progress(proc.stderr), proc.stderr)
 
     return run

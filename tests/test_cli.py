@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from dubber.media.tool import run_ffmpeg
+from tests.conftest import without_progress
 from tests.support.mediagen import compose, write_media
 
 SECRET = "sk-this-key-must-never-be-printed-1234"
@@ -92,7 +93,7 @@ def test_webrtc_detector_without_its_extra_says_how_to_install_it(tmp_path: Path
                            "--vad", "webrtc", "--out-dir", str(tmp_path)], env=dubber_env, capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
+    lines = without_progress(proc.stderr).strip().splitlines()
     assert len(lines) == 1 and 'pip install "dubber[webrtc]"' in lines[0] and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -105,7 +106,7 @@ def test_neural_detector_without_its_extra_says_how_to_install_it(method, module
                            "--vad", method, "--out-dir", str(tmp_path)], env=dubber_env, capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
+    lines = without_progress(proc.stderr).strip().splitlines()
     assert len(lines) == 1 and f'pip install "dubber[{method}]"' in lines[0] and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
 

@@ -1,7 +1,8 @@
 """The command line: parse options into a job, run it, report. Nothing else lives here.
 
-Exit codes: 0 done, 1 the run failed (bad input, service error, ...), 2 bad options, 3 no speech found
-(valid, empty outputs were written), 130 interrupted.
+Exit codes, the same in every command (see ``runner``): 0 success, 1 the run failed (a service error, an
+output that cannot be written, ffmpeg failing), 2 a usage or input error (bad options, an input that is
+missing or not media), 3 no speech found (valid, empty outputs were written), 130 interrupted.
 """
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import sys
 import click
 
 from dubber.cli.commands import cache, dub, emulator, subtitles, transcribe
+from dubber.cli.config import cli_defaults
 from dubber.cli.tools import doctor, plan_command
-from dubber.errors import DubberError, OptionError
+from dubber.cli.runner import exit_code_of
+from dubber.errors import DubberError
 
 
 @click.group()
@@ -35,7 +38,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def main() -> None:
     signal.signal(signal.SIGINT, _interrupt)
     try:
-        code = cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False, default_map=cli_defaults(cli))  # DUBBER_* and dubber.toml
         if isinstance(code, int) and code:
             sys.exit(code)
     except click.exceptions.Abort:
@@ -44,12 +47,9 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except OptionError as exc:
-        click.echo(f"dubber: error: {exc}", err=True)
-        sys.exit(2)
     except DubberError as exc:
         click.echo(f"dubber: error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(exit_code_of(exc))
     except KeyboardInterrupt:
         click.echo("dubber: interrupted", err=True)
         sys.exit(130)

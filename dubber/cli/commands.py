@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
 
 from dubber.cli.options import TRANSCRIBERS, TRANSLATORS, CommonOptions, TranslateOptions, formats, job_options
+from dubber.cli.runner import NO_SPEECH, OK, RunUI, Shown, check_distinct_outputs, run_inputs
 from dubber.dub.timeline import FitOptions
+from dubber.events import Events
+from dubber.jobs.common import JobBase
 from dubber.jobs.dub import MIXES, TIMINGS, DubJob, run_dub
+from dubber.jobs.runreport import RunFacts
 from dubber.jobs.subtitles import SubtitleJob, run_subtitles
 from dubber.jobs.transcribe import TranscribeJob, run_transcribe
 from dubber.languages import parse_lang
@@ -17,48 +22,65 @@ from dubber.models import Usage
 from dubber.translate import cache as window_cache
 from dubber.translate.cache import human_size
 
-NO_SPEECH = 3  # exit code: the input has no speech; the outputs are valid but empty
+
 def _tokens(usage: Usage) -> str:
     """The token count the service reported, for the summary line; nothing when it reported none (Whisper)."""
     return f", {usage.total_tokens} tokens" if usage.total_tokens else ""
 
 
-_INPUT = click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+_INPUTS = click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
 _FORMAT = click.option("--format", "formats_", default="srt,vtt", show_default=True,
                        help="Comma-separated: srt, vtt, ttml (IMSC1), ass.")
 _OUT_DIR = click.option("--out-dir", type=click.Path(path_type=Path), default=None,
-                        help="Folder for the files (default: beside INPUT).")
+                        help="Folder for the files (default: beside each INPUT).")
 
 
-@click.command()
-@_INPUT
-@job_options(TRANSLATORS)
-@_FORMAT
-@_OUT_DIR
-def subtitles(input_path: Path, common: CommonOptions, lang: TranslateOptions, formats_: str,
-              out_dir: Path | None) -> None:
-    """Write translated subtitles (INPUT.<lang>.srt / .vtt) for a video or audio file, in one or several
-    languages (--to fr,de,ja: the audio is decoded and the windows planned once)."""
-    job = SubtitleJob(**lang.job_fields(common, input_path, several=True), formats=formats(formats_),
-                      out_dir=out_dir)
-    report = run_subtitles(job)
-    if report.cues == 0:
-        click.echo(f"dubber: no speech found in {job.input}: wrote empty subtitle files", err=True)
-        for path in report.outputs:
-            click.echo(str(path))
-        raise click.exceptions.Exit(NO_SPEECH)
-    per_language = "" if len(report.cues_by_language) < 2 else " (" + ", ".join(
-        f"{code} {count}" for code, count in report.cues_by_language.items()) + ")"
-    click.echo(f"dubber: {report.windows} windows, {report.cues} cues{per_language}{_tokens(report.usage)}", err=True)
-    for path in report.outputs:
+def _facts(command: str, job: JobBase, languages: tuple[str, ...] = ()) -> RunFacts:
+    config = job.backend.config
+    return RunFacts(command, job.backend.name, config.model, config.base_url, languages, job.fetch.jobs)
+
+
+def _list(paths: tuple[Path, ...]) -> None:
+    for path in paths:
         click.echo(str(path))
 
 
 @click.command()
-@_INPUT
+@_INPUTS
+@job_options(TRANSLATORS)
+@_FORMAT
+@_OUT_DIR
+def subtitles(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: RunUI, formats_: str,
+              out_dir: Path | None) -> int:
+    """Write translated subtitles (INPUT.<lang>.srt / .vtt) for each video or audio file, in one or several
+    languages (--to fr,de,ja: the audio is decoded and the windows planned once). INPUT may be a glob."""
+    check_distinct_outputs(inputs, out_dir)
+    template = SubtitleJob(**lang.job_fields(common, inputs[0], several=True), formats=formats(formats_),
+                           out_dir=out_dir)
+
+    def run_one(path: Path, events: Events) -> Shown:
+        report = run_subtitles(replace(template, input=path), events)
+        details = {"duration_ms": report.duration_ms, "speech_ms": report.speech_ms, "windows": report.windows,
+                   "cues": report.cues_by_language}
+        _list(report.outputs)
+        if report.cues == 0:
+            ui.say(f"dubber: no speech found in {path}: wrote empty subtitle files")
+            return Shown(NO_SPEECH, report.outputs, details)
+        per_language = "" if len(report.cues_by_language) < 2 else " (" + ", ".join(
+            f"{code} {count}" for code, count in report.cues_by_language.items()) + ")"
+        ui.say(f"dubber: {report.windows} windows, {report.cues} cues{per_language}{_tokens(report.usage)}")
+        return Shown(OK, report.outputs, details)
+
+    return run_inputs(inputs, run_one, _facts("subtitles", template, tuple(t.code for t in template.targets)), ui)
+
+
+@click.command()
+@_INPUTS
 @job_options(TRANSLATORS)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="The dubbed file (default: <stem>.<lang>.<ext> beside INPUT); its suffix picks the kind.")
+              help="The dubbed file (default: <stem>.<lang>.<ext> beside INPUT); its suffix picks the kind. "
+                   "One INPUT only.")
+@_OUT_DIR
 @click.option("--voice", default=None, help="Voice of the translated speech [default: the backend's; "
               "livetranslate and omni: Cherry, whisper: alloy].")
 @click.option("--mix", type=click.Choice(MIXES), default="duck", show_default=True,
@@ -69,33 +91,46 @@ def subtitles(input_path: Path, common: CommonOptions, lang: TranslateOptions, f
               help="Keep the original audio as the second audio stream.")
 @click.option("--timing", type=click.Choice(TIMINGS), default="original", show_default=True,
               help="Time the subtitles to the original speech, or to the dubbed speech.")
-def dub(input_path: Path, common: CommonOptions, lang: TranslateOptions, output: Path | None, voice: str | None,
-        mix: str, max_speed: float, keep_original: bool, timing: str) -> None:
-    """Write INPUT with a dubbed audio track and translated subtitles (<stem>.<lang>.<ext>)."""
+def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: RunUI, output: Path | None,
+        out_dir: Path | None, voice: str | None, mix: str, max_speed: float, keep_original: bool, timing: str) -> int:
+    """Write INPUT with a dubbed audio track and translated subtitles (<stem>.<lang>.<ext>); with several
+    languages (--to fr,de) one file holds a dub and a subtitle track for each (<stem>.fr+de.<ext>).
+    INPUT may be several files or a glob."""
     spec = common.spec()
     if not spec.speaks:
         raise click.UsageError(f"the {spec.name} backend cannot voice a translation")
+    if output is not None and len(inputs) > 1:
+        raise click.UsageError(f"-o names one file, but {len(inputs)} inputs were given: use --out-dir")
+    if output is None:
+        check_distinct_outputs(inputs, out_dir)
     voice = voice or spec.default_voice
-    job = DubJob(**lang.job_fields(common, input_path, voice=voice), output=output, voice=voice, mix=mix,
-                 keep_original=keep_original, fit=FitOptions(max_speed=max_speed), timing=timing)
-    result = run_dub(job)
-    summary = result.summary
-    if summary.windows == 0:
-        click.echo(f"dubber: no speech found in {job.input}: the output carries no dubbed speech", err=True)
-    else:
-        click.echo(f"dubber: {summary.windows} windows, {summary.clips} dubbed clips, {summary.sped_up} sped up "
-                   f"(fastest {summary.fastest:.2f}x), {summary.overflowed} cut short{_tokens(result.usage)}",
-                   err=True)
-    for note in result.notes:
-        click.echo(f"dubber: note: {note}", err=True)
-    for path in result.outputs.all():
-        click.echo(str(path))
-    if summary.windows == 0:
-        raise click.exceptions.Exit(NO_SPEECH)
+    template = DubJob(**lang.job_fields(common, inputs[0], voice=voice, several=True), output=output,
+                      out_dir=out_dir, voice=voice, mix=mix, keep_original=keep_original,
+                      fit=FitOptions(max_speed=max_speed), timing=timing)
+
+    def run_one(path: Path, events: Events) -> Shown:
+        result = run_dub(replace(template, input=path), events)
+        several = len(result.languages) > 1
+        details = {"languages": {done.code: {**asdict(done.summary), "overlong_cues": len(done.facts.overlong_cues),
+                                             "report": str(done.files.report)} for done in result.languages}}
+        _list(result.outputs.all())
+        for note in result.notes:
+            click.echo(f"dubber: note: {note}", err=True)
+        if result.summary.windows == 0:
+            ui.say(f"dubber: no speech found in {path}: the output carries no dubbed speech")
+            return Shown(NO_SPEECH, result.outputs.all(), details)
+        for done in result.languages:
+            s = done.summary
+            ui.say(f"dubber: {done.code + ': ' if several else ''}{s.windows} windows, {s.clips} dubbed clips, "
+                   f"{s.sped_up} sped up (fastest {s.fastest:.2f}x), {s.overflowed} cut short"
+                   f"{_tokens(done.usage if several else result.usage)}")
+        return Shown(OK, result.outputs.all(), details)
+
+    return run_inputs(inputs, run_one, _facts("dub", template, tuple(t.code for t in template.targets)), ui)
 
 
 @click.command()
-@_INPUT
+@_INPUTS
 @job_options(TRANSCRIBERS, translate=False)
 @click.option("--lang", default=None, help="The language spoken (default: detected by the service; the files "
               "are named after it).")
@@ -103,25 +138,30 @@ def dub(input_path: Path, common: CommonOptions, lang: TranslateOptions, output:
               help="Write numbers, dates and the like as a reader expects (\"25\", not \"twenty-five\").")
 @_FORMAT
 @_OUT_DIR
-def transcribe(input_path: Path, common: CommonOptions, lang: str | None, itn: bool, formats_: str,
-               out_dir: Path | None) -> None:
-    """Write source-language subtitles (INPUT.<lang>.srt / .vtt): the words as spoken."""
+def transcribe(inputs: list[Path], common: CommonOptions, ui: RunUI, lang: str | None, itn: bool, formats_: str,
+               out_dir: Path | None) -> int:
+    """Write source-language subtitles (INPUT.<lang>.srt / .vtt): the words as spoken. INPUT may be a glob."""
     source = parse_lang(lang) if lang else None
     windows = common.windows()
     common.spec().check(task="transcribe", max_window_ms=windows.max_ms)
-    job = TranscribeJob(**common.job_fields(input_path), source=source, itn=itn, formats=formats(formats_),
-                        out_dir=out_dir)
-    report = run_transcribe(job)
-    if report.detected:
-        click.echo(f"dubber: detected language: {report.language or 'none (files named und)'}", err=True)
-    if report.cues == 0:
-        click.echo(f"dubber: no speech found in {job.input}: wrote empty subtitle files", err=True)
-    else:
-        click.echo(f"dubber: {report.windows} windows, {report.cues} cues{_tokens(report.usage)}", err=True)
-    for path in report.outputs:
-        click.echo(str(path))
-    if report.cues == 0:
-        raise click.exceptions.Exit(NO_SPEECH)
+    check_distinct_outputs(inputs, out_dir)
+    template = TranscribeJob(**common.job_fields(inputs[0]), source=source, itn=itn, formats=formats(formats_),
+                             out_dir=out_dir)
+
+    def run_one(path: Path, events: Events) -> Shown:
+        report = run_transcribe(replace(template, input=path), events)
+        details = {"language": report.language, "detected": report.detected, "windows": report.windows,
+                   "cues": report.cues}
+        _list(report.outputs)
+        if report.detected:
+            ui.say(f"dubber: detected language: {report.language or 'none (files named und)'}")
+        if report.cues == 0:
+            ui.say(f"dubber: no speech found in {path}: wrote empty subtitle files")
+            return Shown(NO_SPEECH, report.outputs, details)
+        ui.say(f"dubber: {report.windows} windows, {report.cues} cues{_tokens(report.usage)}")
+        return Shown(OK, report.outputs, details)
+
+    return run_inputs(inputs, run_one, _facts("transcribe", template, (source.code,) if source else ()), ui)
 
 
 @click.command()

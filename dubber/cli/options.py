@@ -20,6 +20,7 @@ from typing import Callable
 import click
 
 from dubber.backends import FAMILIES, INPUT_MODES, BackendConfig, BackendSpec, backend_spec
+from dubber.cli.runner import RunUI, expand_inputs
 from dubber.errors import OptionError
 from dubber.jobs.common import BackendChoice
 from dubber.languages import Lang, parse_lang, parse_langs
@@ -118,7 +119,19 @@ def _service_options(backends: tuple[str, ...]) -> list[Callable]:
                      "runs) [default: $DUBBER_BASE_URL or DashScope's; $OPENAI_BASE_URL or OpenAI's for whisper]."),
         click.option("--model", default=None, help="Model name [default: the backend's]."),
         *window_options(),
+        *ui_options(),
+    ]
+
+
+def ui_options() -> list[Callable]:
+    """How a command talks while it runs, and the report it leaves."""
+    return [
         click.option("-v", "--verbose", count=True, help="More log output (-vv for debug)."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress and no summary: errors and warnings only "
+                     "(the files written are still listed on stdout)."),
+        click.option("--report", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="PATH",
+                     help="Write a JSON report of the run (every input, window, stage, token and warning) to PATH; "
+                          "written whether the run succeeds or not. Schema: see the README."),
     ]
 
 
@@ -144,7 +157,7 @@ def _fetch_options() -> list[Callable]:
 def _translate_options() -> list[Callable]:
     return [
         click.option("--to", "target", required=True,
-                     help="Target language: en, zh-CN, English, ...; subtitles take several: fr,de,ja."),
+                     help="Target language: en, zh-CN, English, ...; or several: fr,de,ja."),
         click.option("--from", "source", default=None, help="Source language (default: detected by the service)."),
         click.option("--input-mode", type=click.Choice(INPUT_MODES), default="audio", show_default=True,
                      help="What each window sends: its audio, or a short, scaled-down clip of the video "
@@ -227,7 +240,7 @@ class TranslateOptions:
         checked against what the chosen backend can do."""
         spec, targets = common.spec(), self.targets()
         if len(targets) > 1 and not several:
-            raise OptionError("dub takes one --to language a run for now (subtitles take several)")
+            raise OptionError("this command takes one --to language a run")
         glossary = load_glossary(self.glossary) if self.glossary is not None else ()
         windows = common.windows()
         for target in targets:
@@ -255,16 +268,20 @@ def setup_logging(verbose: int) -> None:
 
 
 def job_options(backends: tuple[str, ...], translate: bool = True) -> Callable:
-    """Adds the options a job command shares; the command gets ``common`` (CommonOptions) and, when it
-    translates, ``lang`` (TranslateOptions), with its own options as keywords."""
+    """Adds the options a job command shares; the command gets its inputs (globs expanded, each once),
+    ``common`` (CommonOptions), ``ui`` (RunUI) and, when it translates, ``lang`` (TranslateOptions), with
+    its own options as keywords."""
     def wrap(command: Callable) -> Callable:
         @functools.wraps(command)
-        def run(input_path: Path, verbose: int, **options):
+        def run(inputs: tuple[str, ...], verbose: int, quiet: bool, report: Path | None, **options):
             setup_logging(verbose)
             common = _pop(CommonOptions, options)
             if translate:
                 options["lang"] = _pop(TranslateOptions, options)
-            return command(input_path, common, **options)
+            paths = expand_inputs(inputs)
+            ui = RunUI(quiet=quiet, report=report)
+            ui.check(paths)
+            return command(paths, common, ui=ui, **options)
 
         decorators = _service_options(backends) + _fetch_options() + (_translate_options() if translate else [])
         return apply_options(run, decorators)

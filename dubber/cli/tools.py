@@ -2,15 +2,21 @@
 (what dubber will use on this machine). They parse, call a job, and word what it found."""
 from __future__ import annotations
 
+import os
+import time
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from dubber.backends import NAMES
+from dubber.backends import NAMES, backend_spec
+from dubber.cli import config
 from dubber.cli.options import apply_options, backend_choice, window_lengths, window_options
+from dubber.cli.runner import RunUI, write_report
 from dubber.errors import OptionError
-from dubber.jobs.doctor import Check, cache_checks, key_checks, ping, tool_checks
+from dubber.jobs.doctor import Check, cache_checks, config_checks, key_checks, ping, tool_checks
 from dubber.jobs.plan import PlanRequest, plan
+from dubber.jobs.runreport import RunFacts, RunOutcome, run_entry
 from dubber.languages import parse_langs
 from dubber.translate import cache as window_cache
 from dubber.translate.fetch import FetchOptions
@@ -34,14 +40,24 @@ def _clock(seconds: float) -> str:
 @click.option("--jobs", type=click.IntRange(1, 64), default=FetchOptions().jobs, show_default=True,
               help="Windows sent at once.")
 @_window_options
+@click.option("--report", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="PATH",
+              help="Also write the plan as a JSON report (the run report's schema; see the README).")
 def plan_command(input_path: Path, targets: str | None, backend: str, dub: bool, bilingual: bool, jobs: int,
-                 vad_method: str, min_window: float, max_window: float, long_silence: float) -> None:
+                 vad_method: str, min_window: float, max_window: float, long_silence: float,
+                 report: Path | None) -> None:
     """Show what a run on INPUT would send and roughly cost, without sending anything (no key needed)."""
     windows = window_lengths(min_window, max_window, long_silence)
     languages = tuple(lang.code for lang in parse_langs(targets))
     if not languages and (dub or bilingual):
         raise OptionError("--dub and --bilingual plan a translation: name its languages with --to")
+    RunUI(report=report).check([input_path])
+    started = time.monotonic()
     found = plan(PlanRequest(input_path, backend, languages, dub, bilingual, jobs, vad_method, windows))
+    if report is not None:
+        outcome = RunOutcome(input_path, "ok", 0, time.monotonic() - started, details={"estimate": asdict(found)})
+        spec = backend_spec(backend)
+        facts = RunFacts("plan", backend, spec.default_model, None, languages, jobs)
+        write_report(report, facts, [run_entry(outcome, None)], 0, started)
     media_s, speech_s, sent_s = found.media_ms / 1000, found.speech_ms / 1000, found.sent_ms / 1000
     click.echo(f"input: {input_path} ({_clock(media_s)} of media, {_clock(speech_s)} of speech, "
                f"{100 * speech_s / media_s if media_s else 0:.0f}%)")
@@ -69,15 +85,23 @@ def _word(check: Check) -> str:
               help="The backend to ping.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
               help=f"The cache folder [default: {window_cache.default_dir()}].")
-def doctor(do_ping: bool, backend: str, cache_dir: Path | None) -> None:
-    """Show what dubber will use here: ffmpeg and its time stretch, the keys (never shown), endpoints, the cache."""
-    checks = tool_checks() + key_checks() + cache_checks(cache_dir or window_cache.default_dir())
+@click.pass_context
+def doctor(ctx: click.Context, do_ping: bool, backend: str, cache_dir: Path | None) -> None:
+    """Show what dubber will use here: ffmpeg and its time stretch, the keys (never shown), endpoints, the
+    settings from the environment and dubber.toml (and where each came from), the cache."""
+    try:  # a broken config is reported, not raised: the doctor is where people look when things are wrong
+        settings = config.load_settings(Path.cwd(), os.environ)
+        found = config_checks(config.doctor_facts(settings, ctx.find_root().command))
+    except OptionError as exc:
+        settings, found = None, [Check("config", str(exc), ok=False)]
+    base_url, model = (config.everywhere(settings, key) if settings else None for key in ("base-url", "model"))
+    checks = (tool_checks() + key_checks(base_url and (base_url.value, base_url.source)) + found
+              + cache_checks(cache_dir or window_cache.default_dir()))
     for check in checks:
         click.echo(_word(check))
-    if do_ping:
-        check = ping(backend_choice(backend))  # the key and endpoint a run would use
+    if do_ping:  # the key, endpoint and model a run would use
+        check = ping(backend_choice(backend, base_url=base_url and base_url.value, model=model and model.value))
         click.echo(_word(check))
         checks.append(check)
     if any(c.ok is False for c in checks):
         raise click.exceptions.Exit(1)
-

@@ -8,7 +8,7 @@ sped-up part, with the run's stretch method (``dubber.media.stretch``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO, Iterable, Sequence
+from typing import BinaryIO, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -58,19 +58,21 @@ def _silence(out: BinaryIO, count: int) -> None:
 
 
 def render_dub(placements: Sequence[Placement], spool: ClipSpool, dest: Path, total_ms: int, fade_ms: int,
-               stretch: str) -> None:
+               stretch: str, progress: Callable[[float], None] | None = None) -> None:
     """Write the dub track, ``total_ms`` long, to ``dest``: each placed clip at its start, silence between;
-    clips are sped up with the ``stretch`` method (``dubber.media.stretch.METHODS``)."""
+    clips are sped up with the ``stretch`` method (``dubber.media.stretch.METHODS``). ``progress`` hears
+    ``1`` as each placement is done (so a watcher's total is ``len(placements)``)."""
     scratch = spool.folder / "stretched.pcm"
     written = 0
     with open(dest, "wb") as out:
         for placement in sorted(placements, key=lambda p: p.start_ms):
-            if placement.played_ms <= 0:
-                continue
-            _silence(out, placement.start_ms * PER_MS - written)
-            samples = _clip_samples(placement, spool.clips[placement.index], scratch, fade_ms, stretch)
-            out.write(samples.tobytes())
-            written = placement.start_ms * PER_MS + len(samples)
+            if placement.played_ms > 0:
+                _silence(out, placement.start_ms * PER_MS - written)
+                samples = _clip_samples(placement, spool.clips[placement.index], scratch, fade_ms, stretch)
+                out.write(samples.tobytes())
+                written = placement.start_ms * PER_MS + len(samples)
+            if progress is not None:
+                progress(1.0)
         _silence(out, total_ms * PER_MS - written)
 
 

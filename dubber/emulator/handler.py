@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from dubber.emulator.dialects import ApiError
 from dubber.emulator.faults import Fault, event_error, fault_error
-from dubber.emulator.service import Accepted, Captured, Context, Reply, Service, json_reply
+from dubber.emulator.service import Accepted, Captured, Context, Reply, Service, json_reply, wire_usage
 
 if TYPE_CHECKING:
     from dubber.emulator.server import Server
@@ -171,5 +171,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Connection", "close")
         self.end_headers()
         for piece in reply.pieces:
+            usage = wire_usage(piece)
+            if usage:  # counted before it goes, as answers are: a client holding it sees it counted
+                for name, tokens in usage.items():
+                    self.server.count(name, tokens)
             self.wfile.write(piece)
             self.wfile.flush()

@@ -56,6 +56,9 @@ class EmulatorStats:
     server_errors: int = 0  # 500 faults
     dropped: int = 0  # answers cut off midway
     error_events: int = 0  # answers ended by an error event
+    prompt_tokens: int = 0  # the usage the answers carried, summed as sent (what a client should report)
+    completion_tokens: int = 0
+    total_tokens: int = 0
 
 
 def _host_port(host: str, port: int) -> str:

@@ -96,3 +96,29 @@ def json_reply(obj: dict, headers: Mapping[str, str] | None = None, cut: bool = 
     data = json_bytes(obj)
     return Reply("application/json", (data[: len(data) // 2] if cut else data,), length=len(data),
                  headers=tuple((headers or {}).items()), complete=not cut)
+
+
+_TOKENS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+def wire_usage(piece: bytes) -> dict[str, int] | None:
+    """The token counts a piece of an answer carries on the wire (a whole JSON body, or one event of a
+    stream), else None. Audio is base64 and text is JSON-escaped, so only a key can read ``"usage"``.
+
+    >>> wire_usage(b'data: {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}\\n\\n')
+    {'prompt_tokens': 3, 'completion_tokens': 2, 'total_tokens': 5}
+    >>> wire_usage(b'data: {"choices": [{"delta": {"content": "usage"}}]}\\n\\n') is None
+    True
+    """
+    if b'"usage"' not in piece:
+        return None
+    text = piece.decode("utf-8", "replace").strip()
+    try:
+        body = json.loads(text[len("data:"):] if text.startswith("data:") else text)
+    except ValueError:  # a body cut short by the drop fault: its usage never arrives whole
+        return None
+    usage = body.get("usage") if isinstance(body, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    found = {name: usage[name] for name in _TOKENS if isinstance(usage.get(name), int)}
+    return found or None

@@ -39,16 +39,67 @@ def tool_checks() -> list[Check]:
     return [Check("ffmpeg", f"{exe} ({source}): {version}"), Check("time stretch", note)]
 
 
-def key_checks() -> list[Check]:
-    """Whether each family's key is set: its variable's name and length, never the key."""
+def key_checks(base_url: tuple[str, str] | None = None) -> list[Check]:
+    """Whether each family's key is set: its variable's name and length, never the key. ``base_url``:
+    (url, where it was set) when a setting gives every backend its endpoint."""
     checks = []
     for family in FAMILIES.values():
         key = os.environ.get(family.key_env, "")
         url = os.environ.get(family.url_env) or f"{family.default_url} (default)"
+        if base_url:
+            url = f"{base_url[0]} (base-url in {base_url[1]})"
         found = f"{family.key_env} is set ({len(key)} characters)" if key else f"{family.key_env} is not set"
         checks.append(Check(f"{family.name} key", found, ok=True if key else None))
         checks.append(Check(f"{family.name} endpoint", url))
     return checks
+
+
+@dataclass(frozen=True)
+class SettingFact:
+    """One setting from the environment or a config file, matched against the commands."""
+
+    label: str  # "jobs", "[dub] voice"
+    value: str
+    source: str  # "DUBBER_JOBS", "dubber.toml", ...
+    used_by: tuple[str, ...]  # the commands that take it when their option is not given: "dub", "cache info"
+    overridden_by: str = ""  # when no command takes it: what they take instead
+    refused_by: tuple[tuple[str, str], ...] = ()  # (command, why) among used_by
+
+
+@dataclass(frozen=True)
+class ConfigFacts:
+    cwd: Path
+    file: str | None  # "dubber.toml" or "pyproject.toml [tool.dubber]"
+    ignored: str | None  # pyproject.toml's table when dubber.toml wins over it
+    settings: tuple[SettingFact, ...]
+    strays: tuple[tuple[str, str], ...]  # DUBBER_ variables that set nothing but look meant to: (name, why)
+
+
+def config_checks(facts: ConfigFacts) -> list[Check]:
+    """The config file found, each setting in effect with its source, and the ones that are not."""
+    if facts.file:
+        checks = [Check("config", f"{facts.file} in {facts.cwd}")]
+    else:
+        checks = [Check("config", f"no dubber.toml or [tool.dubber] in {facts.cwd}", ok=None)]
+    if facts.ignored:
+        checks.append(Check("config", f"{facts.ignored} is ignored: {facts.file} wins", ok=None))
+    for fact in facts.settings:
+        checks.append(_setting_check(fact))
+    checks += [Check("setting", f"{name} {why}", ok=None) for name, why in facts.strays]
+    return checks
+
+
+def _setting_check(fact: SettingFact) -> Check:
+    shown = f"{fact.label} = {fact.value} ({fact.source})"
+    if fact.overridden_by:
+        return Check("setting", f"{shown}, overridden by {fact.overridden_by}", ok=None)
+    if not fact.refused_by:
+        return Check("setting", shown)
+    reasons = dict.fromkeys(why for _, why in fact.refused_by)
+    if len(fact.refused_by) == len(fact.used_by):
+        return Check("setting", f"{shown}: {'; '.join(reasons)}", ok=False)
+    commands = ", ".join(f"dubber {command}" for command, _ in fact.refused_by)
+    return Check("setting", f"{shown}: {commands} would refuse it: {'; '.join(reasons)}", ok=None)
 
 
 def cache_checks(folder: Path) -> list[Check]:

@@ -1,46 +1,54 @@
-"""`dubber dub`: probe → windows → translated text and speech → fitted timeline → rendered dub → one
-ffmpeg pass that loudness-matches, ducks or replaces, mixes and muxes → files renamed into place."""
+"""`dubber dub`: probe → windows → per target language: translated text and speech → fitted timeline →
+rendered dub (``dubber.jobs.dub_language``) → one ffmpeg pass that loudness-matches, ducks or replaces,
+mixes and muxes every language → files renamed into place.
+
+With several languages (``--to fr,de``) the input is probed, decoded (its loudness measured in the same
+decode) and cut into windows once, the source transcribed once (``--bilingual``), and each language is
+translated, fitted and rendered in turn, each with ``--jobs`` requests in flight. One file holds them all:
+a dub track and a subtitle track per language, in ``--to`` order, the first the default. It is named
+``<stem>.fr+de.<ext>``, each language's sidecars and report ``<media stem>.<lang>.srt`` (players find
+subtitles named after the media with a language suffix). One language keeps its names:
+``<stem>.<lang>.<ext>`` and sidecars named after the media alone.
+"""
 from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
-from dubber.backends import TranslateRequest
-from dubber.dub.clips import ClipSpool
-from dubber.dub.duck import DuckOptions, duck_spans
-from dubber.dub.render import DUB_RATE, render_dub, write_envelope
+from dubber.dub.duck import DuckOptions
+from dubber.dub.render import DUB_RATE
 from dubber.dub.report import DubFacts, DubSummary, RateLimits, build_report, to_json
-from dubber.dub.timeline import FitOptions, Placement, dubbed_speech, fit_timeline
+from dubber.dub.timeline import FitOptions, Placement
 from dubber.errors import OptionError
-from dubber.jobs.common import (Analysis, TranslateJob, analyse, bilingual_sources, check_input_mode, total_usage,
-                                translate_windows)
+from dubber.events import NO_EVENTS, Events
+from dubber.jobs.common import TranslateJob, analyse, bilingual_sources, check_input_mode, total_usage
+from dubber.jobs.dub_language import LanguagePass, dub_language, layout
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
-from dubber.media.audio import raw_input_args
 from dubber.media.carry import CarryPlan, carry_plan
-from dubber.media.loudness import loudnorm_filter, measure_loudness
-from dubber.media.mux import (WEBM_VIDEO, MuxSpec, OutputKind, Track, build_mux_args, default_suffix, mix_rate,
-                              output_kind)
+from dubber.media.loudness import loudnorm_filter
+from dubber.media.mux import (WEBM_VIDEO, DubMix, MuxSpec, OutputKind, Track, build_mux_args, default_suffix,
+                              mix_rate, output_kind)
 from dubber.media.probe import probe
 from dubber.media.stretch import stretch_method
 from dubber.media.tool import run_ffmpeg
-from dubber.models import Loudness, MediaInfo, Translation, Usage
-from dubber.subtitles.cues import build_cue_track
+from dubber.models import MediaInfo, Translation, Usage
 from dubber.subtitles.writers import WRITERS
-from dubber.translate.fetch import FetchStats
 
 log = logging.getLogger(__name__)
 
 MIXES = ("duck", "replace")
 TIMINGS = ("original", "dub")  # what the subtitles are timed to: the original speech, or the dub's
+NO_CUES = "no speech found: the dub track is silent and the subtitles are empty"
 
 
 @dataclass(frozen=True, kw_only=True)
 class DubJob(TranslateJob):
-    output: Path | None = None  # None: <stem>.<lang>.<ext> beside the input
-    voice: str = "Cherry"
+    output: Path | None = None  # None: <stem>.<lang>.<ext> (several: <stem>.fr+de.<ext>) in ``out_dir``
+    out_dir: Path | None = None  # None: beside the input
+    voice: str = "Cherry"  # every language's
     mix: str = "duck"
     keep_original: bool = True
     fit: FitOptions = field(default_factory=FitOptions)
@@ -52,49 +60,103 @@ class DubJob(TranslateJob):
             raise OptionError(f"unknown mix {self.mix!r} (known: {', '.join(MIXES)})")
         if self.timing not in TIMINGS:
             raise OptionError(f"unknown timing {self.timing!r} (known: {', '.join(TIMINGS)})")
+        codes = [lang.code for lang in self.targets]
+        twice = sorted({code for code in codes if codes.count(code) > 1})
+        if twice:  # parse_langs already keeps each code once; a job built in Python may not
+            raise OptionError(f"--to names {', '.join(twice)} twice: each language's tracks and files would collide")
 
 
 @dataclass(frozen=True)
-class DubOutputs:
-    """The dubbed media, its sidecar subtitles (named after it, so players find them) and the report."""
+class LanguageFiles:
+    """One language's files beside the dubbed media: its sidecar subtitles and its report."""
 
-    media: Path
+    code: str
     srt: Path
     vtt: Path
     report: Path
 
+
+@dataclass(frozen=True)
+class DubOutputs:
+    """The dubbed media, and per language its sidecar subtitles (named after the media, so players find
+    them) and its report."""
+
+    media: Path
+    languages: tuple[LanguageFiles, ...]
+
     @classmethod
-    def beside(cls, media_path: Path) -> "DubOutputs":
-        return cls(media_path, media_path.with_suffix(".srt"), media_path.with_suffix(".vtt"),
-                   media_path.with_suffix(".dub.json"))
+    def beside(cls, media_path: Path, codes: Sequence[str]) -> "DubOutputs":
+        def named(code: str, suffix: str) -> Path:
+            # one language: the media's own name (it names the language); several: a language suffix each
+            return media_path.with_suffix(suffix) if len(codes) == 1 else \
+                media_path.with_name(f"{media_path.stem}.{code}{suffix}")
+
+        return cls(media_path, tuple(LanguageFiles(code, named(code, ".srt"), named(code, ".vtt"),
+                                                   named(code, ".dub.json")) for code in codes))
+
+    # the first language's files (the only one's, in a single-language run)
+    @property
+    def srt(self) -> Path:
+        return self.languages[0].srt
+
+    @property
+    def vtt(self) -> Path:
+        return self.languages[0].vtt
+
+    @property
+    def report(self) -> Path:
+        return self.languages[0].report
 
     def all(self) -> tuple[Path, ...]:
-        return self.media, self.srt, self.vtt, self.report
+        """The media, then each language's srt, vtt and report, in ``--to`` order."""
+        return self.media, *(path for files in self.languages for path in (files.srt, files.vtt, files.report))
+
+
+@dataclass(frozen=True)
+class LanguageDub:
+    """One language's outcome: its files, its figures, and what its report holds (``report()``)."""
+
+    files: LanguageFiles
+    summary: DubSummary
+    facts: DubFacts  # its target, loudness, notes, rate limits, overlong cues
+    translations: tuple[Translation, ...]  # each window's text (no speech)
+    placements: tuple[Placement, ...]
+    usage: Usage  # its translations' (the --bilingual transcripts are the run's)
+
+    @property
+    def code(self) -> str:
+        return self.facts.target
+
+    def report(self) -> dict:
+        """The language's report (``<stem>.<lang>.dub.json``), JSON-ready."""
+        return build_report(self.facts, self.translations, self.placements)
 
 
 @dataclass(frozen=True)
 class DubResult:
     outputs: DubOutputs
-    summary: DubSummary
-    usage: Usage
+    usage: Usage  # every request of the run
     notes: tuple[str, ...]
+    languages: tuple[LanguageDub, ...]  # in --to order
 
-
-@dataclass(frozen=True)
-class _Rendered:
-    dub_pcm: Path
-    envelope: Path | None
-    original: Loudness | None
-    dub: Loudness | None
+    @property
+    def summary(self) -> DubSummary:
+        """The first language's figures (the windows are every language's)."""
+        return self.languages[0].summary
 
 
 def plan_outputs(job: DubJob, info: MediaInfo) -> DubOutputs:
     suffix = default_suffix(job.input, info.has_video)
-    return DubOutputs.beside(job.output or output_path(job.input, None, job.target.code, suffix))
+    codes = [lang.code for lang in job.targets]
+    return DubOutputs.beside(job.output or output_path(job.input, job.out_dir, "+".join(codes), suffix), codes)
 
 
-def _check_video(kind: OutputKind, info: MediaInfo, path: Path) -> None:
-    """WebM holds only VP8/VP9/AV1, and the video is never re-encoded: refuse before anything is paid for."""
+def _check_kind(kind: OutputKind, info: MediaInfo, path: Path, languages: int) -> None:
+    """Refuse, before anything is paid for, a kind that cannot hold what the run makes. WebM holds only
+    VP8/VP9/AV1, and the video is never re-encoded; wav, mp3 and flac hold one audio stream."""
+    if languages > 1 and not kind.multi_audio:
+        raise OptionError(f"{path.name}: a {path.suffix} holds one audio stream, not a dub per language: "
+                          f"write .mka or .mkv (-o {path.with_suffix('.mka').name}), or dub one language a run")
     if kind.muxer != "webm" or not info.has_video:
         return
     bad = sorted(set(info.video_codecs) - WEBM_VIDEO)
@@ -103,109 +165,69 @@ def _check_video(kind: OutputKind, info: MediaInfo, path: Path) -> None:
                           "without re-encoding; choose .mkv or the input's own kind")
 
 
-def _translate(job: DubJob, analysis: Analysis, spool: ClipSpool,
-               on_done: Callable[[Translation], None] | None) -> tuple[list[Translation], FetchStats]:
-    """Translate every window with speech; each answer's audio goes to the spool as it arrives."""
-    def spool_it(translation: Translation) -> None:
-        spool.add(translation)
-        if on_done is not None:
-            on_done(translation)
-
-    request = TranslateRequest(target=job.target, source=job.source, want_audio=True, voice=job.voice,
-                               glossary=job.glossary)
-    # Each answer's speech is spooled to disk as it arrives; only its text is held on to.
-    return translate_windows(job.backend, analysis, request, fetch=job.fetch, on_done=spool_it,
-                             keep=lambda t: Translation(t.window, replace(t.result, audio_pcm=b"")))
-
-
-def _timed_to_dub(translations: Sequence[Translation], placements: Sequence[Placement],
-                  spool: ClipSpool) -> list[Translation]:
-    """The translations with each dubbed window's speech moved to where its dub speaks (its parts in turn),
-    so the cues follow the dubbed voice (``--timing dub``). Windows with text but no dub keep the original's
-    timing."""
-    by_index: dict[int, list[Placement]] = {}
-    for p in placements:
-        by_index.setdefault(p.index, []).append(p)
-    timed = []
-    for t in translations:
-        parts, spooled = by_index.get(t.window.index), spool.clips.get(t.window.index)
-        if parts and spooled is not None:  # the spool found the clip's speech on arrival
-            speech = tuple(s for p in parts for s in dubbed_speech(p, spooled.speech))
-            t = Translation(replace(t.window, speech=speech), t.result)
-        timed.append(t)
-    return timed
-
-
-def _layout(info: MediaInfo) -> str:
-    """The mix's channel layout: stereo for an original with two channels or more, else mono."""
-    return "stereo" if info.channels >= 2 else "mono"
-
-
-def _render(job: DubJob, analysis: Analysis, spool: ClipSpool, placements: Sequence[Placement], work: Path,
-            stretch: str) -> _Rendered:
-    dub_pcm, total_ms = work / "dub.pcm", analysis.duration_ms
-    render_dub(placements, spool, dub_pcm, total_ms, job.fit.fade_ms, stretch)
-    envelope = None
-    if job.mix == "duck":
-        envelope = work / "duck.f32"
-        # one extra second of unity gain: the envelope must outlast the original, which it multiplies
-        write_envelope(duck_spans(placements, job.duck), total_ms + 1000, envelope, job.duck)
-    if not placements:
-        return _Rendered(dub_pcm, envelope, None, None)
-    stereo = _layout(analysis.info) == "stereo"
-    dub = measure_loudness(raw_input_args(dub_pcm, DUB_RATE), "pan=stereo|c0=c0|c1=c0" if stereo else "")
-    return _Rendered(dub_pcm, envelope, analysis.loudness, dub)
-
-
-def _tracks(job: DubJob, info: MediaInfo) -> tuple[Track, Track | None, Track]:
-    dub = Track(job.target.iso639_2, f"{job.target.name} dub")
-    subtitle = Track(job.target.iso639_2, job.target.name)
+def _original_track(job: DubJob, info: MediaInfo) -> Track | None:
     if not job.keep_original:
-        return dub, None, subtitle
+        return None
     if job.source is not None:
-        return dub, Track(job.source.iso639_2, f"Original ({job.source.name})"), subtitle
-    return dub, Track(info.audio_language or "und", "Original"), subtitle
+        return Track(job.source.iso639_2, f"Original ({job.source.name})")
+    return Track(info.audio_language or "und", "Original")
 
 
-def _notes(kind: OutputKind, outputs: DubOutputs, has_cues: bool, carry: CarryPlan) -> list[str]:
-    suffix = outputs.media.suffix
+def _notes(kind: OutputKind, suffix: str, carry: CarryPlan) -> list[str]:
+    """What the run's file holds differently from the input (every language's report says it)."""
     notes = [dropped.note(suffix) for dropped in carry.dropped]
     notes += [f"input stream {c.stream.index} ({c.stream.type}, {c.stream.codec}) was converted to {c.codec}: "
               f"a {suffix} cannot hold {c.stream.codec}" for c in carry.audio + carry.subtitles if c.codec]
     if kind.subtitle_codec is None:
         notes.append("subtitles are in the sidecar files only: this kind of file cannot hold them")
-    if not has_cues:
-        notes.append("no speech found: the dub track is silent and the subtitles are empty")
     return notes
 
 
-def _mux(job: DubJob, info: MediaInfo, kind: OutputKind, outputs: DubOutputs, rendered: _Rendered,
-         subtitles: Path | None, dest: Path, carry: CarryPlan) -> None:
-    stereo = _layout(info) == "stereo"
-    dub, original, subtitle = _tracks(job, info)
+def _run_notes(notes: list[str], passes: Sequence[LanguagePass]) -> tuple[str, ...]:
+    """The run's notes: the file's, and the languages left without cues (all of them: no speech)."""
+    silent = [p.lang.code for p in passes if not p.cues.cues]
+    if silent and len(silent) == len(passes):
+        return (*notes, NO_CUES)
+    return (*notes, *(f"{code}: {NO_CUES}" for code in silent))
+
+
+def _mix(kind: OutputKind, done: LanguagePass, subtitles: Path) -> DubMix:
+    """A language's part of the final pass: its dub brought to the original's loudness, its tracks' tags."""
+    lang, rendered = done.lang, done.rendered
     target = rendered.original.integrated if rendered.original is not None else None
-    spec = MuxSpec(input=info.path, audio_index=info.audio_index, original_codec=info.audio_codec,
-                   dub_pcm=rendered.dub_pcm, dub_rate=DUB_RATE, envelope=rendered.envelope,
-                   subtitles=subtitles if kind.subtitle_codec else None, output=outputs.media, kind=kind,
-                   rate=mix_rate(kind, info.sample_rate), stereo=stereo, dub=dub, original=original,
-                   subtitle=subtitle, loudnorm=loudnorm_filter(rendered.dub, target), carry=carry)
-    run_ffmpeg(build_mux_args(replace(spec, output=dest)), what=f"writing {outputs.media.name}")
+    return DubMix(rendered.dub_pcm, rendered.envelope, subtitles if kind.subtitle_codec and done.cues.cues else None,
+                  Track(lang.iso639_2, f"{lang.name} dub"), Track(lang.iso639_2, lang.name),
+                  loudnorm_filter(rendered.dub, target))
 
 
-def _warn_overflow(placements: Sequence[Placement], max_speed: float) -> None:
-    for p in placements:
-        if p.overflow_ms > 0:
-            log.warning("window %d: %d ms of dubbed speech did not fit even at %.2fx and was cut",
-                        p.index, p.overflow_ms, max_speed)
+def _mux(job: DubJob, info: MediaInfo, kind: OutputKind, mixes: tuple[DubMix, ...], media: Path, dest: Path,
+         carry: CarryPlan, duration_ms: int, events: Events) -> None:
+    spec = MuxSpec(input=info.path, audio_index=info.audio_index, original_codec=info.audio_codec, dubs=mixes,
+                   dub_rate=DUB_RATE, output=dest, kind=kind, rate=mix_rate(kind, info.sample_rate),
+                   stereo=layout(info) == "stereo", original=_original_track(job, info), carry=carry)
+    events.stage("mux", total=duration_ms / 1000, unit="s")
+    run_ffmpeg(build_mux_args(spec), what=f"writing {media.name}")
+    events.advance(duration_ms / 1000)  # at once: see analyse() for why ffmpeg's -progress is not read
 
 
-def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -> DubResult:
+def _outcome(job: DubJob, done: LanguagePass, files: LanguageFiles, media: Path, duration_ms: int, windows: int,
+             stretch: str, notes: list[str]) -> LanguageDub:
+    fetched, rendered = done.fetched, done.rendered
+    facts = DubFacts(job.input, media, (files.srt, files.vtt), done.lang.code, job.voice, job.mix, job.fit.max_speed,
+                     duration_ms, stretch, rendered.original, rendered.dub,
+                     tuple(notes if done.cues.cues else [*notes, NO_CUES]),
+                     RateLimits(job.fetch.jobs, fetched.lowest_in_flight, fetched.rate_limit_cuts), done.cues.overlong)
+    return LanguageDub(files, DubSummary.of(windows, done.placements), facts, done.translations, done.placements,
+                       total_usage(done.translations))
+
+
+def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
     info = probe(job.input)
     outputs = plan_outputs(job, info)
     kind = output_kind(outputs.media)
+    _check_kind(kind, info, outputs.media, len(job.targets))
     prepare_dir(outputs.media.parent)
     guard_input(list(outputs.all()), job.input)
-    _check_video(kind, info, outputs.media)
     carry = carry_plan(info.streams, kind.holds(), job.keep_original)  # every stream it can hold
     check_input_mode(info, job.backend.config.input_mode)
     # Every file of the run is written under a temporary name and put in place together at the end.
@@ -213,32 +235,27 @@ def run_dub(job: DubJob, on_done: Callable[[Translation], None] | None = None) -
         work = Path(tmp)
         # the original's loudness is measured in the one decode, as the mix will hear it
         analysis = analyse(info, work, job.vad_method, job.windows,
-                           measure_prefilter=f"aformat=channel_layouts={_layout(info)}")
-        spool = ClipSpool(work / "clips", find_speech=job.timing == "dub",  # the dub splits on the cues' phrases
-                          rules=job.cues.at_frame_rate(info.frame_rate).rules(job.target.code))
-        translations, fetched = _translate(job, analysis, spool, on_done)
+                           measure_prefilter=f"aformat=channel_layouts={layout(info)}", events=events)
+        sources = bilingual_sources(job, analysis, events)  # once, for every language
         stretch = stretch_method()
-        placements = fit_timeline([c for s in spool.clips.values() for c in s.parts], analysis.duration_ms, job.fit)
-        _warn_overflow(placements, job.fit.max_speed)
-        timed = _timed_to_dub(translations, placements, spool) if job.timing == "dub" else translations
-        sources = bilingual_sources(job, analysis)
-        track = build_cue_track(timed, job.target.code, analysis.duration_ms, job.cues.at_frame_rate(info.frame_rate),
-                                sources.texts if sources else None, sources.code if sources else None)
-        cues = list(track.cues)
-        texts = {fmt: WRITERS[fmt](cues, job.target.code) for fmt in ("srt", "vtt")}
-        rendered = _render(job, analysis, spool, placements, work, stretch)
-        subtitles = work / f"subtitles.{kind.subtitle_sidecar}"
-        subtitles.write_text(texts[kind.subtitle_sidecar], encoding="utf-8")
-        _mux(job, info, kind, outputs, rendered, subtitles if cues else None, files.part(outputs.media), carry)
-        notes = _notes(kind, outputs, bool(cues), carry)
-        facts = DubFacts(job.input, outputs.media, (outputs.srt, outputs.vtt), job.target.code, job.voice, job.mix,
-                         job.fit.max_speed, analysis.duration_ms, stretch, rendered.original, rendered.dub,
-                         tuple(notes), RateLimits(job.fetch.jobs, fetched.lowest_in_flight, fetched.rate_limit_cuts),
-                         track.overlong)
-        files.write_text(outputs.srt, texts["srt"])
-        files.write_text(outputs.vtt, texts["vtt"])
-        files.write_text(outputs.report, to_json(build_report(facts, translations, placements)))
+        passes = [dub_language(job, lang, analysis, sources, work / lang.code, stretch, events) for lang in job.targets]
+        texts, mixes = [], []
+        for done in passes:
+            cues = list(done.cues.cues)
+            texts.append({fmt: WRITERS[fmt](cues, done.lang.code) for fmt in ("srt", "vtt")})
+            embedded = done.folder / f"subtitles.{kind.subtitle_sidecar}"
+            embedded.write_text(texts[-1][kind.subtitle_sidecar], encoding="utf-8")
+            mixes.append(_mix(kind, done, embedded))
+        _mux(job, info, kind, tuple(mixes), outputs.media, files.part(outputs.media), carry, analysis.duration_ms,
+             events)
+        notes = _notes(kind, outputs.media.suffix, carry)
+        languages = tuple(_outcome(job, done, lang_files, outputs.media, analysis.duration_ms, len(analysis.windows),
+                                   stretch, notes) for done, lang_files in zip(passes, outputs.languages))
+        events.stage("write", total=len(outputs.all()), unit="files")
+        for done, text in zip(languages, texts):
+            files.write_text(done.files.srt, text["srt"])
+            files.write_text(done.files.vtt, text["vtt"])
+            files.write_text(done.files.report, to_json(done.report()))
         files.commit()
-    summary = DubSummary.of(len(analysis.windows), placements)
-    paid = translations + list(sources.transcripts if sources else ())
-    return DubResult(outputs, summary, total_usage(paid), tuple(notes))
+    paid = [t for done in passes for t in done.translations] + list(sources.transcripts if sources else ())
+    return DubResult(outputs, total_usage(paid), _run_notes(notes, passes), languages)

@@ -28,11 +28,11 @@ def prepare_dir(folder: Path) -> None:
         raise OutputError(folder, "output folder is not writable")
 
 
-def guard_input(outputs: list[Path], input_path: Path) -> None:
-    """Refuse, before anything is paid for, outputs that would replace the input or a folder."""
-    resolved = input_path.resolve()
+def guard_input(outputs: list[Path], *inputs: Path) -> None:
+    """Refuse, before anything is paid for, outputs that would replace an input or a folder."""
+    resolved = {path.resolve() for path in inputs}
     for path in outputs:
-        if path.resolve() == resolved:
+        if path.resolve() in resolved:
             raise OutputError(path, "output would overwrite the input")
         if path.is_dir():
             raise OutputError(path, "is a folder: cannot write the output there")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import wave
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -39,14 +38,13 @@ def extract_args(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE,
     return args
 
 
-def extract_pcm(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE, measure_prefilter: str | None = None,
-                progress: Callable[[float], None] | None = None) -> Loudness | None:
-    """Run ``extract_args``; returns the original's loudness when it was asked for and can be measured.
-    ``progress`` hears the seconds decoded as they go (see ``run_ffmpeg``)."""
+def extract_pcm(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE,
+                measure_prefilter: str | None = None) -> Loudness | None:
+    """Run ``extract_args``; returns the original's loudness when it was asked for and can be measured."""
     measuring = measure_prefilter is not None
     try:
         log_text = run_ffmpeg(extract_args(info, dest, rate, measure_prefilter), what="decoding the audio",
-                              loglevel="info" if measuring else "error", progress=progress)
+                              loglevel="info" if measuring else "error")
     except ToolError as exc:
         raise InputError(info.path, f"audio cannot be decoded ({exc})") from exc
     if not measuring:

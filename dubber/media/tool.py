@@ -15,8 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
-from typing import IO, Callable
 
 from dubber.errors import ToolError
 
@@ -60,46 +58,19 @@ def ffmpeg_version() -> str:
     return lines[0].split(" Copyright")[0].strip() if lines else f"unknown (exit {proc.returncode})"
 
 
-def run_ffmpeg(args: list[str], *, what: str, loglevel: str = "error",
-               progress: Callable[[float], None] | None = None) -> str:
+def run_ffmpeg(args: list[str], *, what: str, loglevel: str = "error") -> str:
     """Run ffmpeg with ``args``; raise ToolError on failure. Returns ffmpeg's log, where analysis
-    filters (``loudnorm``) print their results at ``info`` level. ``progress`` hears, as ffmpeg goes, how
-    many more seconds of its output are done (its ``-progress`` report, read from stdout)."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, "-y"]
-    cmd += ["-progress", "pipe:1", "-nostats", *args] if progress is not None else args
+    filters (``loudnorm``) print their results at ``info`` level."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, "-y", *args]
     log.debug("running %s", " ".join(cmd))
     try:
-        # the log goes to a file, not a pipe: read while the progress pipe is read, it could fill and stall
-        with tempfile.TemporaryFile() as errors:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE if progress else subprocess.DEVNULL, stderr=errors)
-            try:
-                if progress is not None:
-                    _follow(proc.stdout, progress)
-            except BaseException:
-                proc.kill()  # Ctrl-C, or the watcher failed: ffmpeg must not outlive the run
-                raise
-            finally:
-                returncode = proc.wait()
-            errors.seek(0)
-            text = errors.read().decode("utf-8", "replace")
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     except OSError as exc:
         raise ToolError(f"cannot run ffmpeg ({exc.strerror})") from exc
-    if returncode != 0:
-        lines = text.strip().splitlines()
-        raise ToolError(f"ffmpeg failed while {what}: {lines[-1] if lines else f'exit {returncode}'}")
-    return text
-
-
-def _follow(stream: IO[bytes], progress: Callable[[float], None]) -> None:
-    """Read ffmpeg's ``-progress`` key=value lines and report each step of ``out_time_us`` in seconds."""
-    reached = 0.0
-    for line in stream:
-        key, _, value = line.decode("ascii", "replace").strip().partition("=")
-        if key == "out_time_us" and value.isdigit():
-            now = int(value) / 1e6
-            if now > reached:
-                progress(now - reached)
-                reached = now
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ToolError(f"ffmpeg failed while {what}: {lines[-1] if lines else f'exit {proc.returncode}'}")
+    return proc.stderr.decode("utf-8", "replace")
 
 
 @functools.lru_cache(maxsize=None)

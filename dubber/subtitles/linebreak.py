@@ -195,7 +195,7 @@ def _split_at(text: str, offsets: list[int]) -> list[str]:
 
 
 def _halve_until_fits(text: str, rules: LineRules) -> list[str]:
-    if rules.measure(text) <= rules.cue_chars or len(graphemes(text)) < 2:
+    if _fits_a_cue(text, rules) or len(graphemes(text)) < 2:
         return [text]
     cut = best_cut(text, len(text) / 2, rules.script) or _middle(text)
     return _halve_until_fits(text[:cut].strip(), rules) + _halve_until_fits(text[cut:].strip(), rules)
@@ -216,14 +216,27 @@ def _break_cost(text: str, cut: int, strength: int, rules: LineRules) -> float:
     return cost
 
 
+def _two_line_cuts(text: str, rules: LineRules) -> list[tuple[int, int]]:
+    """The boundaries (offset, strength) that lay ``text`` on two lines of ``line_chars`` each."""
+    return [(cut, s) for cut, s in cut_points(text, rules.script)
+            if rules.measure(text[:cut].rstrip()) <= rules.line_chars
+            and rules.measure(text[cut:].lstrip()) <= rules.line_chars]
+
+
+def _fits_a_cue(text: str, rules: LineRules) -> bool:
+    """Whether ``text`` is one cue: it lies on at most ``max_lines`` lines. Its width alone is not enough:
+    "a a a ... ffffff," may be narrower than two lines and still have no boundary that parts it in two."""
+    if rules.measure(text) <= rules.line_chars:
+        return True
+    return rules.measure(text) <= rules.cue_chars and len(break_lines(text, rules).splitlines()) <= rules.max_lines
+
+
 def break_lines(text: str, rules: LineRules) -> str:
     """Lay a piece on at most ``max_lines`` lines of ``line_chars``; one line when it fits. A piece too wide
     for that (text that may not be cut) takes as many lines as it needs."""
     if rules.measure(text) <= rules.line_chars:
         return text
-    fits = [(cut, s) for cut, s in cut_points(text, rules.script)
-            if rules.measure(text[:cut].rstrip()) <= rules.line_chars
-            and rules.measure(text[cut:].lstrip()) <= rules.line_chars]
+    fits = _two_line_cuts(text, rules)
     if not fits or rules.max_lines < 2:
         return "\n".join(more_lines(text, rules))
     cut = min(fits, key=lambda p: _break_cost(text, p[0], p[1], rules))[0]

@@ -1,5 +1,5 @@
 """Several target languages in one run: the windows are planned once and sent once per language, and
-each language gets its own files; a dub takes one language a run for now."""
+each language gets its own files (a dub in several languages: test_dub_languages_e2e.py)."""
 from __future__ import annotations
 
 import json
@@ -28,12 +28,3 @@ def test_subtitles_in_two_languages_from_one_plan(tmp_path: Path, run_dubber, em
     counts = re.search(r"(\d+) cues \(en (\d+), fr (\d+)\)", result.stderr)
     assert counts and int(counts.group(1)) == len(en) + len(fr), result.stderr
 
-
-def test_a_dub_refuses_several_languages_before_paying(tmp_path: Path, run_dubber, emulator):
-    talk = write_media(compose([(0.5, "en01")], tail_s=0.5).pcm, tmp_path / "talk.wav")
-    sent = emulator.requests
-    result = run_dubber("dub", talk, "--to", "en,fr")
-    assert result.code == 2 and emulator.requests == sent
-    assert result.stderr.strip().splitlines() == [
-        "dubber: error: dub takes one --to language a run for now (subtitles take several)"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.wav"]

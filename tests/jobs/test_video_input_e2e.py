@@ -109,7 +109,7 @@ def test_audio_only_input_is_refused_in_one_line(tmp_path: Path, scene, run_dubb
     audio = write_media(scene.pcm[: 3 * 16000], tmp_path / "speech.wav")
     before = emulator.requests
     result = run_dubber(*command, audio, "--to", "fr", "--input-mode", "video")
-    assert result.code == 1
+    assert result.code == 2  # an input error
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("dubber: ") and "Traceback" not in result.stderr and result.stdout == ""
     assert line.endswith(f"{audio}: has no video stream: --input-mode video needs one (use audio)")

@@ -1,7 +1,7 @@
 """Text → pieces and lines."""
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dubber.subtitles.linebreak import LineRules, break_lines, clean_text, split_to_fit, width
@@ -51,6 +51,9 @@ def test_short_text_stays_on_one_line():
 
 
 @given(st.lists(st.sampled_from("a bb ccc dddd eeeee ffffff, gggggggg. hh".split()), min_size=1, max_size=40))
+# narrower than two lines, yet no boundary parts it into two lines that fit (hypothesis found it)
+@example(words=["a"] * 7 + ["eeeee"] + ["ffffff,"] * 3 + ["a"] + ["ffffff,"] * 3 + ["gggggggg."])
+@settings(deadline=None)  # a property of the result, not of speed: a loaded CI machine must not fail it
 def test_pieces_fit_two_lines(words):
     for piece in split_to_fit(" ".join(words), EN):
         lines = break_lines(piece, EN).splitlines()

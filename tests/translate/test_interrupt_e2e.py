@@ -15,6 +15,7 @@ import pytest
 from dubber.emulator import Emulator, Faults
 from dubber.errors import AuthError, TransientError
 from dubber.translate.retry import RetryPolicy, Stopped, with_retries
+from tests.conftest import without_progress
 from tests.support.mediagen import compose, write_media
 
 SENTENCES = ["en01", "en02", "en03", "en04", "en05", "en06", "de01", "es01"] * 2
@@ -52,6 +53,7 @@ def test_ctrl_c_exits_within_two_seconds_twice_pressed_without_a_traceback(comma
         time.sleep(0.05)
         proc.send_signal(signal.SIGINT)  # an impatient second press
         _, stderr = proc.communicate(timeout=30)
+        stderr = without_progress(stderr)
         took = time.monotonic() - started
         assert proc.returncode == 130, stderr
         assert stderr.strip().splitlines() == ["dubber: interrupted"], stderr
@@ -67,6 +69,7 @@ def test_a_window_failing_for_good_stops_the_run(talk, tmp_path, dubber_env):
     with Emulator(keys=["sk-only-this-one"], faults=Faults(latency=0.3)) as emu:
         proc = _start(emu, dubber_env, "subtitles", talk, "--to", "fr", "--jobs", "2", "--out-dir", tmp_path)
         _, stderr = proc.communicate(timeout=30)
+        stderr = without_progress(stderr)
         assert proc.returncode == 1 and "401" in stderr and len(stderr.strip().splitlines()) == 1, stderr
         assert emu.requests <= 2, f"{emu.requests} requests were sent after the key was refused"
     assert list(tmp_path.iterdir()) == []

@@ -22,7 +22,7 @@ import pytest
 
 from dubber.emulator import DEFAULT_KEY, Emulator, Faults
 from dubber.media.tool import ffmpeg_exe
-from tests.conftest import BARE_PATH, Run
+from tests.conftest import BARE_PATH, Run, without_progress
 from tests.support.cues import read_srt, read_vtt
 from tests.support.mediagen import compose, write_media
 
@@ -37,7 +37,7 @@ TIMING_LINE = re.compile(r"^\s*\d+:\d+:\d+[,.]\d+\s*-->")
 def dubber(emu: Emulator, *args: object, cache_home: Path, key: str = DEFAULT_KEY, timeout: float = 60) -> Run:
     proc = subprocess.run([sys.executable, "-m", "dubber", *map(str, args)], env=_env(emu, cache_home, key),
                           capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    return Run(proc.returncode, proc.stdout, proc.stderr)
+    return Run(proc.returncode, proc.stdout, without_progress(proc.stderr), proc.stderr)
 
 
 def _env(emu: Emulator, cache_home: Path, key: str) -> dict[str, str]:

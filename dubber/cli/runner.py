@@ -1,0 +1,182 @@
+"""Running a command over its inputs: each input in turn with its own outputs, its progress shown and
+recorded; one input failing does not stop the others (but a rejected key, which would fail them all,
+does); a summary of every input's outcome; the report written, whatever happened; one exit code.
+
+Exit codes, the same in every command: 0 success, 1 the run failed, 2 a usage or input error, 3 no
+speech found (valid, empty outputs were written), 130 interrupted. A batch exits 0 when every input
+succeeded, with the inputs' common code when they all ended the same way, else 1.
+"""
+from __future__ import annotations
+
+import glob
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import click
+
+from dubber.cli.progress import logging_beside_bars, progress_for
+from dubber.errors import AuthError, DubberError, InputError, OptionError
+from dubber.events import Events
+from dubber.jobs.outputs import guard_input, prepare_dir, write_text_atomic
+from dubber.jobs.runreport import Fanout, Recorder, RunFacts, RunOutcome, WarningLog, document, run_entry, to_json
+
+OK, FAILED, USAGE, NO_SPEECH, INTERRUPTED = 0, 1, 2, 3, 130
+_STATUS = {OK: "ok", NO_SPEECH: "no_speech", INTERRUPTED: "interrupted"}
+
+
+def exit_code_of(error: DubberError) -> int:
+    """2 for what the user can fix in the command line or the input, 1 for a run that failed."""
+    return USAGE if isinstance(error, (OptionError, InputError)) else FAILED
+
+
+def batch_code(codes: Sequence[int]) -> int:
+    """The exit code of a batch: 0 when all succeeded, their common code when all ended alike, else 1.
+
+    >>> batch_code([0, 0]), batch_code([3, 3]), batch_code([0, 2]), batch_code([2, 2])
+    (0, 3, 1, 2)
+    """
+    distinct = set(codes)
+    if INTERRUPTED in distinct:
+        return INTERRUPTED
+    return distinct.pop() if len(distinct) == 1 else FAILED
+
+
+def expand_inputs(patterns: Sequence[str]) -> list[Path]:
+    """The inputs named: a path as given, a pattern (``*.mp4``, ``media/**/*.mkv``) as the files it
+    matches, sorted; each file once. A pattern matching nothing is kept, to be reported as missing."""
+    found: list[Path] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) and not Path(pattern).exists() \
+            else []
+        found += [Path(m) for m in matches if Path(m).is_file()] or [Path(pattern)]
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def check_distinct_outputs(inputs: Sequence[Path], out_dir: Path | None) -> None:
+    """Two inputs of a batch must not write the same files: with ``--out-dir``, two inputs of one stem
+    would (``a/talk.mp4`` and ``b/talk.mp4`` both make ``talk.fr.srt``)."""
+    stems: dict[str, Path] = {}
+    for path in inputs:
+        folder = out_dir if out_dir is not None else path.parent
+        key = str((folder.resolve() / path.stem))
+        if key in stems:
+            raise OptionError(f"{stems[key]} and {path} would write the same files in {folder}: "
+                              "give them different --out-dir runs")
+        stems[key] = path
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a command made of one finished run: its exit code (0, or 3 for no speech), its outputs and
+    its own facts for the report."""
+
+    code: int
+    outputs: tuple[Path, ...]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunUI:
+    """How a run talks: quietly or not, and where its report goes."""
+
+    quiet: bool = False
+    report: Path | None = None
+
+    def check(self, inputs: Sequence[Path]) -> None:
+        """Refuse, before anything runs, a report that could not be written or would replace an input."""
+        if self.report is not None:
+            prepare_dir(self.report.parent)
+            guard_input([self.report], *inputs)
+
+    def say(self, text: str) -> None:
+        """A line of the run's own account (not an error), unless quiet."""
+        if not self.quiet:
+            click.echo(text, err=True)
+
+
+RunOne = Callable[[Path, Events], Shown]
+
+
+def run_inputs(inputs: Sequence[Path], run_one: RunOne, facts: RunFacts, ui: RunUI) -> int:
+    """Run ``run_one`` on each input; returns the exit code (see the module). Ctrl-C stops the batch, and
+    its report is still written (the inputs not reached are ``not_run``)."""
+    started, clock = datetime.now(timezone.utc), time.monotonic()
+    batch = len(inputs) > 1
+    entries: list[dict[str, Any]] = []
+    stop: str | None = None
+    try:
+        for path in inputs:
+            if stop is not None:
+                entries.append(run_entry(RunOutcome(path, "not_run", FAILED, 0.0, stop), None))
+                continue
+            entry, refused = _run_one(path, run_one, ui, batch)
+            entries.append(entry)
+            if refused:
+                stop = f"not run: the service refused the key ({refused})"
+    except _Interrupted as interrupted:
+        entries.append(interrupted.entry)
+        entries += [run_entry(RunOutcome(p, "not_run", INTERRUPTED, 0.0, "not run: interrupted"), None)
+                    for p in inputs[len(entries):]]
+        _finish(entries, facts, ui, started, clock, summary=False)
+        raise KeyboardInterrupt from None
+    return _finish(entries, facts, ui, started, clock, summary=batch)
+
+
+class _Interrupted(Exception):
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.entry = entry
+
+
+def _run_one(path: Path, run_one: RunOne, ui: RunUI, batch: bool) -> tuple[dict[str, Any], str | None]:
+    """One input's run and its report entry; the second value is the error when the key was refused."""
+    recorder = Recorder()
+    watcher = Fanout(progress_for(sys.stderr, ui.quiet, path.name if batch else ""), recorder)
+    began, refused = time.monotonic(), None
+    with WarningLog() as warnings, logging_beside_bars(sys.stderr):
+        try:
+            try:
+                shown = run_one(path, watcher)
+            finally:
+                watcher.done()
+            outcome = RunOutcome(path, _STATUS[shown.code], shown.code, 0.0, None, shown.outputs, shown.details)
+        except DubberError as exc:
+            message = str(exc) if not batch or str(path) in str(exc) else f"{path}: {exc}"
+            click.echo(f"dubber: error: {message}", err=True)
+            outcome = RunOutcome(path, "failed", exit_code_of(exc), 0.0, str(exc))
+            refused = str(exc) if isinstance(exc, AuthError) else None
+        except KeyboardInterrupt:
+            outcome = RunOutcome(path, "interrupted", INTERRUPTED, time.monotonic() - began, "interrupted")
+            raise _Interrupted(run_entry(outcome, recorder)) from None
+    outcome = RunOutcome(path, outcome.status, outcome.exit_code, time.monotonic() - began, outcome.error,
+                         outcome.outputs, outcome.details, tuple(warnings.messages))
+    return run_entry(outcome, recorder), refused
+
+
+def _finish(entries: list[dict[str, Any]], facts: RunFacts, ui: RunUI, started: datetime, clock: float,
+            summary: bool) -> int:
+    code = batch_code([e["exit_code"] for e in entries])
+    if summary:
+        done = sum(e["exit_code"] == OK for e in entries)
+        ui.say(f"dubber: {len(entries)} inputs: {done} succeeded, {len(entries) - done} did not")
+        for entry in entries:
+            if entry["status"] != "ok":
+                ui.say(f"dubber:   {entry['input']}: {entry['status'].replace('_', ' ')}")
+    if ui.report is not None:
+        write_report(ui.report, facts, entries, code, clock, started)
+    return code
+
+
+def write_report(path: Path, facts: RunFacts, entries: Sequence[dict[str, Any]], code: int, clock: float,
+                 started: datetime | None = None) -> None:
+    """The report of a command that began at ``clock`` (``time.monotonic``), written whole or not at all."""
+    began = started or datetime.now(timezone.utc) - timedelta(seconds=time.monotonic() - clock)
+    report = document(facts, entries, code, began, time.monotonic() - clock, version("dubber"))
+    write_text_atomic(path, to_json(report))
