@@ -60,6 +60,7 @@ def subtitles(inputs: list[Path], common: CommonOptions, lang: TranslateOptions,
 
     def run_one(path: Path, events: Events) -> Shown:
         report = run_subtitles(replace(template, input=path), events)
+        events.done()  # the last stage's line before the summary's
         details = {"duration_ms": report.duration_ms, "speech_ms": report.speech_ms, "windows": report.windows,
                    "cues": report.cues_by_language}
         _list(report.outputs)
@@ -110,6 +111,7 @@ def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: R
 
     def run_one(path: Path, events: Events) -> Shown:
         result = run_dub(replace(template, input=path), events)
+        events.done()  # the last stage's line before the summary's
         several = len(result.languages) > 1
         details = {"languages": {done.code: {**asdict(done.summary), "overlong_cues": len(done.facts.overlong_cues),
                                              "report": str(done.files.report)} for done in result.languages}}
@@ -150,6 +152,7 @@ def transcribe(inputs: list[Path], common: CommonOptions, ui: RunUI, lang: str |
 
     def run_one(path: Path, events: Events) -> Shown:
         report = run_transcribe(replace(template, input=path), events)
+        events.done()  # the last stage's line before the summary's
         details = {"language": report.language, "detected": report.detected, "windows": report.windows,
                    "cues": report.cues}
         _list(report.outputs)
