@@ -112,9 +112,9 @@ class Cue:
 
 @dataclass(frozen=True)
 class Loudness:
-    """An EBU R128 measurement (ffmpeg ``loudnorm``'s first pass): LUFS, dBTP, LU."""
+    """An EBU R128 measurement (ffmpeg ``ebur128``): integrated LUFS, sample peak dBFS, LRA LU, gate LUFS."""
 
     integrated: float
-    true_peak: float
+    peak: float  # the sample peak
     lra: float
     threshold: float

@@ -28,7 +28,7 @@ from dubber.jobs.common import TranslateJob, analyse, bilingual_sources, check_i
 from dubber.jobs.dub_language import LanguagePass, dub_language, layout
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.carry import CarryPlan, carry_plan
-from dubber.media.loudness import loudnorm_filter
+from dubber.media.loudness import loudness_filter
 from dubber.media.mux import (WEBM_VIDEO, DubMix, MuxSpec, OutputKind, Track, build_mux_args, default_suffix,
                               mix_rate, output_kind)
 from dubber.media.probe import probe
@@ -197,7 +197,7 @@ def _mix(kind: OutputKind, done: LanguagePass, subtitles: Path) -> DubMix:
     target = rendered.original.integrated if rendered.original is not None else None
     return DubMix(rendered.dub_pcm, rendered.envelope, subtitles if kind.subtitle_codec and done.cues.cues else None,
                   Track(lang.iso639_2, f"{lang.name} dub"), Track(lang.iso639_2, lang.name),
-                  loudnorm_filter(rendered.dub, target))
+                  loudness_filter(rendered.dub, target))
 
 
 def _mux(job: DubJob, info: MediaInfo, kind: OutputKind, mixes: tuple[DubMix, ...], media: Path, dest: Path,

@@ -1,8 +1,13 @@
-"""Loudness (EBU R128): measuring it with ffmpeg's ``loudnorm`` first pass, and the second pass that brings
-the dub to the original's integrated loudness as one linear gain. Argument builders and parsers are pure."""
+"""Loudness (EBU R128): measuring it with ffmpeg's ``ebur128`` filter, and one gain that brings the dub to
+the original's integrated loudness. Argument builders and parsers are pure.
+
+``ebur128`` rather than ``loudnorm``'s first pass: it gives the same integrated loudness and threshold
+(to its one decimal) about 15 times faster (10 minutes of 48 kHz stereo: 1.2 s against 18 s here), because
+loudnorm resamples everything to 192 kHz. Its peak is the sample peak, which can sit up to about half a dB
+under the true peak; the ceiling below keeps that much more headroom than lossy encoders need.
+"""
 from __future__ import annotations
 
-import json
 import math
 import re
 
@@ -11,29 +16,30 @@ from dubber.media.tool import run_ffmpeg
 from dubber.models import Loudness
 
 FALLBACK_LUFS = -23.0  # EBU R128's programme target, for an original too quiet to measure
-TRUE_PEAK = -1.5  # dBTP ceiling for the dub (headroom for lossy encoders)
+PEAK_CEILING = -1.5  # dBFS (sample peak) the matched dub may reach: headroom for lossy encoders
 
-_LOUDNORM_JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}")
+_NUMBER = r"(-?inf|nan|-?\d+(?:\.\d+)?)"
+_SUMMARY = re.compile(rf"Integrated loudness:\s+I:\s+{_NUMBER} LUFS\s+Threshold:\s+{_NUMBER} LUFS\s+"
+                      rf"Loudness range:\s+LRA:\s+{_NUMBER} LU.*?Sample peak:\s+Peak:\s+{_NUMBER} dBFS", re.S)
 
 
 def measure_output_args(prefilter: str = "") -> list[str]:
     """An output that discards the audio after measuring it (after ``prefilter``): appended to any
     command that reads the audio, so the measurement costs no extra decode."""
-    chain = ",".join(f for f in (prefilter, "loudnorm=print_format=json") if f)
+    chain = ",".join(f for f in (prefilter, "ebur128=framelog=quiet:peak=sample") if f)
     return ["-af", chain, "-f", "null", "-"]
 
 
 def parse_measurement(log_text: str) -> Loudness | None:
-    """The figures ``loudnorm`` printed in ffmpeg's log; None when the audio is too quiet to measure
-    (silence, or below loudnorm's -70 LUFS gate)."""
-    found = _LOUDNORM_JSON.findall(log_text)
+    """The figures ``ebur128`` printed in ffmpeg's log (its summary); None when the audio is too quiet to
+    measure (silence, or below the -70 LUFS gate)."""
+    found = _SUMMARY.findall(log_text)
     if not found:
         raise ToolError("ffmpeg printed no loudness measurement")
-    data = json.loads(found[-1])
-    values = [float(data[k]) for k in ("input_i", "input_tp", "input_lra", "input_thresh")]
-    if not all(math.isfinite(v) for v in values) or values[0] <= -70:
+    integrated, threshold, lra, peak = (float(v) for v in found[-1])
+    if not all(math.isfinite(v) for v in (integrated, threshold, peak)) or integrated <= -70:
         return None
-    return Loudness(*values)
+    return Loudness(integrated, peak, lra if math.isfinite(lra) else 0.0, threshold)
 
 
 def measure_loudness(input_args: list[str], prefilter: str = "") -> Loudness | None:
@@ -43,14 +49,18 @@ def measure_loudness(input_args: list[str], prefilter: str = "") -> Loudness | N
     return parse_measurement(text)
 
 
-def loudnorm_filter(dub: Loudness | None, target_lufs: float | None) -> str:
-    """loudnorm's second pass in linear mode: one fixed gain that brings the dub to the original's
-    integrated loudness (ffmpeg falls back to its dynamic mode only if that gain would break the peak
-    ceiling). Empty when the dub is silent."""
-    if dub is None:
-        return ""
+def gain_db(dub: Loudness, target_lufs: float | None) -> float:
+    """The one gain that brings the dub to ``target_lufs`` (R128's -23 when the original could not be
+    measured), lowered where it would lift the dub's peak over the ceiling.
+
+    >>> gain_db(Loudness(-16.0, -6.0, 5.0, -26.0), -21.5), gain_db(Loudness(-30.0, -3.0, 5.0, -40.0), -20.0)
+    (-5.5, 1.5)
+    """
     target = min(-5.0, max(-70.0, FALLBACK_LUFS if target_lufs is None else target_lufs))
-    lra = min(50.0, max(1.0, dub.lra + 1.0, 11.0))
-    return (f"loudnorm=I={target:.2f}:TP={TRUE_PEAK}:LRA={lra:.1f}:measured_I={dub.integrated:.2f}"
-            f":measured_TP={dub.true_peak:.2f}:measured_LRA={dub.lra:.2f}:measured_thresh={dub.threshold:.2f}"
-            f":linear=true")
+    return round(min(target - dub.integrated, PEAK_CEILING - dub.peak), 2)
+
+
+def loudness_filter(dub: Loudness | None, target_lufs: float | None) -> str:
+    """The filter that matches the dub to the original's loudness: one fixed gain, so the dub's own
+    dynamics are kept; empty when the dub is silent."""
+    return "" if dub is None else f"volume={gain_db(dub, target_lufs):.2f}dB"

@@ -109,7 +109,7 @@ class DubMix:
     subtitles: Path | None  # sidecar to embed; None when the kind cannot hold subtitles or there are no cues
     audio: Track
     subtitle: Track
-    loudnorm: str = ""  # filter applied to the dub, "" for none
+    loudnorm: str = ""  # the loudness-matching filter applied to the dub (a gain), "" for none
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ def ffmpeg_version() -> str:
 
 def run_ffmpeg(args: list[str], *, what: str, loglevel: str = "error") -> str:
     """Run ffmpeg with ``args``; raise ToolError on failure. Returns ffmpeg's log, where analysis
-    filters (``loudnorm``) print their results at ``info`` level."""
+    filters (``ebur128``) print their results at ``info`` level."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, "-y", *args]
     log.debug("running %s", " ".join(cmd))
     try:

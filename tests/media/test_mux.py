@@ -22,7 +22,7 @@ def _spec(kind: str = "mp4", streams=(VIDEO, MAIN), keep: bool = True, envelope=
           subtitles=Path("subs.srt"), **changes) -> MuxSpec:
     """A one-language spec (the run's shape before several languages), or ``dubs=`` given."""
     mix = DubMix(Path("dub.pcm"), envelope, subtitles, Track("zho", "Chinese dub"), Track("zho", "Chinese"),
-                 "loudnorm=I=-20")
+                 "volume=-3.00dB")
     values = dict(input=Path("in." + kind), audio_index=1, original_codec="aac", dubs=(mix,), dub_rate=24000,
                   output=Path("out.part"), kind=KINDS[kind], rate=48000, stereo=True,
                   original=Track("eng", "Original") if keep else None,
@@ -50,7 +50,7 @@ def test_mux_args_for_mp4_copy_video_then_dub_then_original_then_subtitles():
 def test_filter_graph_ducks_with_the_envelope_or_mutes_for_replace():
     duck = build_filter_graph(_spec())
     assert "[orig][env]amultiply[bed]" in duck and "normalize=0" in duck and "duration=first" in duck
-    assert duck.index("loudnorm=I=-20") < duck.index("[dub]") and "pan=stereo|c0=c0|c1=c0" in duck
+    assert duck.index("volume=-3.00dB") < duck.index("[dub]") and "pan=stereo|c0=c0|c1=c0" in duck
     replace = _spec(envelope=None)
     assert "[orig]volume=0[bed]" in build_filter_graph(replace) and "amultiply" not in build_filter_graph(replace)
     assert _after(build_mux_args(replace), "-map")[-1] == "2:s"  # no envelope input: subtitles move up
@@ -82,7 +82,7 @@ def test_every_stream_of_a_rich_mkv_is_carried_in_order_with_only_the_dub_defaul
 def _mixes(envelopes: bool = True, subtitles: bool = True) -> tuple[DubMix, ...]:
     return tuple(DubMix(Path(f"{code}.pcm"), Path(f"{code}.f32") if envelopes else None,
                         Path(f"{code}.srt") if subtitles else None, Track(iso, f"{name} dub"), Track(iso, name),
-                        f"loudnorm=I=-{20 + k}")
+                        f"volume=-{3 + k}.00dB")
                  for k, (code, iso, name) in enumerate([("fr", "fra", "French"), ("ja", "jpn", "Japanese")]))
 
 
@@ -106,7 +106,7 @@ def test_several_languages_get_a_dub_and_a_subtitle_track_each_before_the_carrie
 def test_several_languages_split_the_one_decode_of_the_original_between_their_mixes():
     duck = build_filter_graph(_spec(dubs=_mixes()))
     assert duck.count("[0:1]") == 1 and "asplit=2[orig0][orig1]" in duck
-    assert "[1:a]loudnorm=I=-20," in duck and "[3:a]loudnorm=I=-21," in duck  # each its own loudness match
+    assert "[1:a]volume=-3.00dB," in duck and "[3:a]volume=-4.00dB," in duck  # each its own loudness match
     assert "[2:a]" in duck and "[4:a]" in duck
     assert "[orig0][env0]amultiply[bed0]" in duck and "[orig1][env1]amultiply[bed1]" in duck
     assert "[bed0][dub0]amix" in duck and duck.endswith("[bed1][dub1]amix=inputs=2:duration=first:normalize=0[mix1]")
