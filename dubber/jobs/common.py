@@ -79,8 +79,8 @@ def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOpti
     """Decode once, find the speech, plan the windows. ``measure_prefilter`` (see ``extract_pcm``) also
     measures the original's loudness in the same decode."""
     raw = workdir / "audio.pcm"
-    # ffmpeg's own -progress report is not used: with it, ffmpeg 7's threaded pipeline deadlocked a mux
-    # now and then (every thread waiting on a futex); the decode and the mux show as stages, with their times
+    # the decode and the mux show as stages with their times, not percentages: ffmpeg's -progress report
+    # is not read (run_ffmpeg waits on ffmpeg's CPU use instead, to catch a deadlocked pass)
     events.stage("extract", total=info.duration_ms / 1000, unit="s")
     loudness = extract_pcm(info, raw, measure_prefilter=measure_prefilter)
     events.advance(info.duration_ms / 1000)

@@ -207,7 +207,7 @@ def _mux(job: DubJob, info: MediaInfo, kind: OutputKind, mixes: tuple[DubMix, ..
                    stereo=layout(info) == "stereo", original=_original_track(job, info), carry=carry)
     events.stage("mux", total=duration_ms / 1000, unit="s")
     run_ffmpeg(build_mux_args(spec), what=f"writing {media.name}")
-    events.advance(duration_ms / 1000)  # at once: see analyse() for why ffmpeg's -progress is not read
+    events.advance(duration_ms / 1000)  # at once: see analyse()
 
 
 def _outcome(job: DubJob, done: LanguagePass, files: LanguageFiles, media: Path, duration_ms: int, windows: int,

@@ -15,6 +15,9 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
+import time
+from pathlib import Path
 
 from dubber.errors import ToolError
 
@@ -58,19 +61,74 @@ def ffmpeg_version() -> str:
     return lines[0].split(" Copyright")[0].strip() if lines else f"unknown (exit {proc.returncode})"
 
 
+STALL_S = 30.0  # an ffmpeg that has used no CPU this long is stuck, not slow: it reads local files only
+ATTEMPTS = 3
+
+
 def run_ffmpeg(args: list[str], *, what: str, loglevel: str = "error") -> str:
     """Run ffmpeg with ``args``; raise ToolError on failure. Returns ffmpeg's log, where analysis
-    filters (``ebur128``) print their results at ``info`` level."""
+    filters (``ebur128``) print their results at ``info`` level.
+
+    The ffmpeg 9 that the imageio-ffmpeg wheel ships now and then deadlocks a many-input pass (every thread
+    waiting on a futex, no CPU used; seen in about one mux in ten with a subtitle stream in the input and a
+    subtitle file beside it). Where the process's CPU time can be read (Linux), one that has used none for
+    ``STALL_S`` seconds is killed and run again, at most ``ATTEMPTS`` times in all."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, "-y", *args]
     log.debug("running %s", " ".join(cmd))
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            returncode, text = _run(cmd)
+            break
+        except _Stalled:
+            log.warning("ffmpeg stalled while %s (no CPU used for %.0f s); %s", what, STALL_S,
+                        "running it again" if attempt < ATTEMPTS else "giving up")
+    else:
+        raise ToolError(f"ffmpeg stalled while {what} ({ATTEMPTS} times)")
+    if returncode != 0:
+        lines = text.strip().splitlines()
+        raise ToolError(f"ffmpeg failed while {what}: {lines[-1] if lines else f'exit {returncode}'}")
+    return text
+
+
+class _Stalled(Exception):
+    pass
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """The CPU time (user + system, in clock ticks) process ``pid`` has used; None where it cannot be read."""
     try:
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _run(cmd: list[str]) -> tuple[int, str]:
+    """Run ``cmd`` with its log in a file (a pipe left unread while waiting could fill and stall it);
+    raise _Stalled when it stops using CPU for STALL_S seconds."""
+    try:
+        with tempfile.TemporaryFile() as errors:
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors)
+            try:
+                ticks, still_since = _cpu_ticks(proc.pid), time.monotonic()
+                while True:
+                    try:
+                        returncode = proc.wait(timeout=1.0)
+                        break
+                    except subprocess.TimeoutExpired:
+                        now = _cpu_ticks(proc.pid)
+                        if now is None or now != ticks:
+                            ticks, still_since = now, time.monotonic()
+                        elif time.monotonic() - still_since >= STALL_S:
+                            raise _Stalled from None
+            except BaseException:
+                proc.kill()  # stalled, or Ctrl-C: ffmpeg must not outlive the attempt
+                proc.wait()
+                raise
+            errors.seek(0)
+            return returncode, errors.read().decode("utf-8", "replace")
     except OSError as exc:
         raise ToolError(f"cannot run ffmpeg ({exc.strerror})") from exc
-    if proc.returncode != 0:
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ToolError(f"ffmpeg failed while {what}: {lines[-1] if lines else f'exit {proc.returncode}'}")
-    return proc.stderr.decode("utf-8", "replace")
 
 
 @functools.lru_cache(maxsize=None)

@@ -15,7 +15,7 @@ import logging
 import re
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -222,7 +222,8 @@ def _collect(futures: dict[Future, Window], watch: _Watch) -> tuple[dict, dict, 
     stats, done, failed = FetchStats(), {}, {}
     pending = set(futures)
     while pending:
-        finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+        # each answer is seen (spooled, shown, recorded) as it comes, not when the last one has
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
         # A window that failed for good stops the others; their Stopped is a consequence, never the error
         # to report, so the failures are read first and in window order.
         errors = sorted((futures[f].index, f.exception()) for f in finished if f.exception() is not None)
