@@ -35,14 +35,13 @@ _OUT_DIR = click.option("--out-dir", type=click.Path(path_type=Path), default=No
                         help="Folder for the files (default: beside each INPUT).")
 
 
+def _no_speech(path: Path, what: str = "wrote empty subtitle files") -> str:
+    return f"dubber: no speech found in {path}: {what}"
+
+
 def _facts(command: str, job: JobBase, languages: tuple[str, ...] = ()) -> RunFacts:
     config = job.backend.config
     return RunFacts(command, job.backend.name, config.model, config.base_url, languages, job.fetch.jobs)
-
-
-def _list(paths: tuple[Path, ...]) -> None:
-    for path in paths:
-        click.echo(str(path))
 
 
 @click.command()
@@ -60,17 +59,14 @@ def subtitles(inputs: list[Path], common: CommonOptions, lang: TranslateOptions,
 
     def run_one(path: Path, events: Events) -> Shown:
         report = run_subtitles(replace(template, input=path), events)
-        events.done()  # the last stage's line before the summary's
         details = {"duration_ms": report.duration_ms, "speech_ms": report.speech_ms, "windows": report.windows,
                    "cues": report.cues_by_language}
-        _list(report.outputs)
         if report.cues == 0:
-            ui.say(f"dubber: no speech found in {path}: wrote empty subtitle files")
-            return Shown(NO_SPEECH, report.outputs, details)
+            return Shown(NO_SPEECH, report.outputs, details, summary=(_no_speech(path),))
         per_language = "" if len(report.cues_by_language) < 2 else " (" + ", ".join(
             f"{code} {count}" for code, count in report.cues_by_language.items()) + ")"
-        ui.say(f"dubber: {report.windows} windows, {report.cues} cues{per_language}{_tokens(report.usage)}")
-        return Shown(OK, report.outputs, details)
+        line = f"dubber: {report.windows} windows, {report.cues} cues{per_language}{_tokens(report.usage)}"
+        return Shown(OK, report.outputs, details, summary=(line,))
 
     return run_inputs(inputs, run_one, _facts("subtitles", template, tuple(t.code for t in template.targets)), ui)
 
@@ -111,22 +107,17 @@ def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: R
 
     def run_one(path: Path, events: Events) -> Shown:
         result = run_dub(replace(template, input=path), events)
-        events.done()  # the last stage's line before the summary's
         several = len(result.languages) > 1
         details = {"languages": {done.code: {**asdict(done.summary), "overlong_cues": len(done.facts.overlong_cues),
                                              "report": str(done.files.report)} for done in result.languages}}
-        _list(result.outputs.all())
-        for note in result.notes:
-            click.echo(f"dubber: note: {note}", err=True)
         if result.summary.windows == 0:
-            ui.say(f"dubber: no speech found in {path}: the output carries no dubbed speech")
-            return Shown(NO_SPEECH, result.outputs.all(), details)
-        for done in result.languages:
-            s = done.summary
-            ui.say(f"dubber: {done.code + ': ' if several else ''}{s.windows} windows, {s.clips} dubbed clips, "
-                   f"{s.sped_up} sped up (fastest {s.fastest:.2f}x), {s.overflowed} cut short"
-                   f"{_tokens(done.usage if several else result.usage)}")
-        return Shown(OK, result.outputs.all(), details)
+            return Shown(NO_SPEECH, result.outputs.all(), details, result.notes,
+                         (_no_speech(path, "the output carries no dubbed speech"),))
+        lines = tuple(f"dubber: {done.code + ': ' if several else ''}{s.windows} windows, {s.clips} dubbed clips, "
+                      f"{s.sped_up} sped up (fastest {s.fastest:.2f}x), {s.overflowed} cut short"
+                      f"{_tokens(done.usage if several else result.usage)}"
+                      for done in result.languages for s in (done.summary,))
+        return Shown(OK, result.outputs.all(), details, result.notes, lines)
 
     return run_inputs(inputs, run_one, _facts("dub", template, tuple(t.code for t in template.targets)), ui)
 
@@ -152,17 +143,13 @@ def transcribe(inputs: list[Path], common: CommonOptions, ui: RunUI, lang: str |
 
     def run_one(path: Path, events: Events) -> Shown:
         report = run_transcribe(replace(template, input=path), events)
-        events.done()  # the last stage's line before the summary's
         details = {"language": report.language, "detected": report.detected, "windows": report.windows,
                    "cues": report.cues}
-        _list(report.outputs)
-        if report.detected:
-            ui.say(f"dubber: detected language: {report.language or 'none (files named und)'}")
+        said = (f"dubber: detected language: {report.language or 'none (files named und)'}",) if report.detected else ()
         if report.cues == 0:
-            ui.say(f"dubber: no speech found in {path}: wrote empty subtitle files")
-            return Shown(NO_SPEECH, report.outputs, details)
-        ui.say(f"dubber: {report.windows} windows, {report.cues} cues{_tokens(report.usage)}")
-        return Shown(OK, report.outputs, details)
+            return Shown(NO_SPEECH, report.outputs, details, summary=(*said, _no_speech(path)))
+        line = f"dubber: {report.windows} windows, {report.cues} cues{_tokens(report.usage)}"
+        return Shown(OK, report.outputs, details, summary=(*said, line))
 
     return run_inputs(inputs, run_one, _facts("transcribe", template, (source.code,) if source else ()), ui)
 

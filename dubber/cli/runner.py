@@ -11,7 +11,7 @@ from __future__ import annotations
 import glob
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import version
 from pathlib import Path
@@ -75,12 +75,15 @@ def check_distinct_outputs(inputs: Sequence[Path], out_dir: Path | None) -> None
 
 @dataclass(frozen=True)
 class Shown:
-    """What a command made of one finished run: its exit code (0, or 3 for no speech), its outputs and
-    its own facts for the report."""
+    """What a command made of one finished run: its exit code (0, or 3 for no speech), its outputs, its
+    own facts for the report, and what to tell: ``notes`` (always shown) and ``summary`` (unless quiet).
+    The runner shows them once the run's progress display has ended."""
 
     code: int
     outputs: tuple[Path, ...]
     details: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    summary: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ def _run_one(path: Path, run_one: RunOne, ui: RunUI, batch: bool) -> tuple[dict[
                 shown = run_one(path, watcher)
             finally:
                 watcher.done()
+            _tell(shown, ui)
             outcome = RunOutcome(path, _STATUS[shown.code], shown.code, 0.0, None, shown.outputs, shown.details)
         except DubberError as exc:
             message = str(exc) if not batch or str(path) in str(exc) else f"{path}: {exc}"
@@ -155,9 +159,18 @@ def _run_one(path: Path, run_one: RunOne, ui: RunUI, batch: bool) -> tuple[dict[
         except KeyboardInterrupt:
             outcome = RunOutcome(path, "interrupted", INTERRUPTED, time.monotonic() - began, "interrupted")
             raise _Interrupted(run_entry(outcome, recorder)) from None
-    outcome = RunOutcome(path, outcome.status, outcome.exit_code, time.monotonic() - began, outcome.error,
-                         outcome.outputs, outcome.details, tuple(warnings.messages))
+    outcome = replace(outcome, seconds=time.monotonic() - began, warnings=tuple(warnings.messages))
     return run_entry(outcome, recorder), refused
+
+
+def _tell(shown: Shown, ui: RunUI) -> None:
+    """The files written on stdout, one a line (for a script), then the notes and the summary."""
+    for path in shown.outputs:
+        click.echo(str(path))
+    for note in shown.notes:
+        click.echo(f"dubber: note: {note}", err=True)
+    for line in shown.summary:
+        ui.say(line)
 
 
 def _finish(entries: list[dict[str, Any]], facts: RunFacts, ui: RunUI, started: datetime, clock: float,

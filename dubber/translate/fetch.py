@@ -226,12 +226,13 @@ def _collect(futures: dict[Future, Window], watch: _Watch) -> tuple[dict, dict, 
         finished, pending = wait(pending, return_when=FIRST_COMPLETED)
         # A window that failed for good stops the others; their Stopped is a consequence, never the error
         # to report, so the failures are read first and in window order.
-        errors = sorted((futures[f].index, f.exception()) for f in finished if f.exception() is not None)
-        fatal = [(index, exc) for index, exc in errors if not isinstance(exc, (TransientError, Stopped))]
+        errors = sorted(((futures[f], f.exception()) for f in finished if f.exception() is not None),
+                        key=lambda error: error[0].index)
+        fatal = [(window, exc) for window, exc in errors if not isinstance(exc, (TransientError, Stopped))]
         if fatal:
-            window = next(w for f, w in futures.items() if w.index == fatal[0][0])
-            watch.record(window, None, False, fatal[0][1])
-            raise fatal[0][1]
+            window, exc = fatal[0]
+            watch.record(window, None, False, exc)
+            raise exc
         for future in sorted(finished, key=lambda f: futures[f].index):
             window, exc = futures.pop(future), future.exception()  # pop: let the answer go once used
             if isinstance(exc, TransientError):
