@@ -7,15 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
-
 from dubber.backends import BackendConfig, TranslateRequest, WindowMedia, make_backend
 from dubber.errors import InputError
 from dubber.events import NO_EVENTS, Events
 from dubber.languages import Lang
-from dubber.media.audio import ANALYSIS_RATE, extract_pcm, load_pcm, wav_bytes
+from dubber.media.audio import ANALYSIS_RATE, PcmFile, extract_pcm, wav_bytes
 from dubber.models import Loudness, MediaInfo, Span, Translation, Usage, Window
 from dubber.speech import vad
+from dubber.speech.frames import Samples
 from dubber.speech.windows import WindowOptions, plan_windows
 from dubber.subtitles.cues import CueOptions
 from dubber.translate.fetch import FetchOptions, FetchPlan, FetchStats, fetch_all
@@ -62,11 +61,11 @@ class TranslateJob(JobBase):
 
 @dataclass(frozen=True)
 class Analysis:
-    """The input's audio (mono PCM16 at ANALYSIS_RATE, memory-mapped), its speech and its windows, and the
-    original's loudness when the job asked for it during the decode."""
+    """The input's audio (mono PCM16 at ANALYSIS_RATE, on disk, read a slice at a time), its speech and its
+    windows, and the original's loudness when the job asked for it during the decode."""
 
     info: MediaInfo
-    pcm: np.ndarray
+    pcm: PcmFile
     duration_ms: int
     speech: tuple[Span, ...]
     windows: tuple[Window, ...]
@@ -84,7 +83,7 @@ def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOpti
     events.stage("extract", total=info.duration_ms / 1000, unit="s")
     loudness = extract_pcm(info, raw, measure_prefilter=measure_prefilter)
     events.advance(info.duration_ms / 1000)
-    pcm = load_pcm(raw)
+    pcm = PcmFile(raw)
     levels = vad.frame_levels(pcm, ANALYSIS_RATE)  # once: the detector and the planner both use them
     speech = vad.detect_speech(pcm, ANALYSIS_RATE, method=vad_method, levels=levels)
     duration_ms = max(info.duration_ms, len(pcm) * 1000 // ANALYSIS_RATE)
@@ -93,7 +92,8 @@ def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOpti
     return Analysis(info, pcm, duration_ms, tuple(speech), tuple(windows), workdir, loudness)
 
 
-def window_wav(pcm: np.ndarray, window: Window) -> bytes:
+def window_wav(pcm: Samples, window: Window) -> bytes:
+    """``window``'s audio as WAV bytes: only its slice of the track is read."""
     per_ms = ANALYSIS_RATE // 1000
     return wav_bytes(pcm[window.start_ms * per_ms:window.end_ms * per_ms], ANALYSIS_RATE)
 

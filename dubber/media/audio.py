@@ -1,5 +1,5 @@
 """The input's audio as dubber analyses and sends it: one decode to raw mono PCM16 (optionally measuring
-the original's loudness in the same pass), memory-mapped back, and cut into WAV bytes per window."""
+the original's loudness in the same pass), read back a slice at a time, and cut into WAV bytes per window."""
 from __future__ import annotations
 
 import io
@@ -55,11 +55,34 @@ def extract_pcm(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE,
         return None
 
 
-def load_pcm(path: Path) -> np.ndarray:
-    """Map raw PCM16 from disk without reading it all into memory."""
-    if path.stat().st_size < 2:
-        return np.zeros(0, dtype=np.int16)
-    return np.memmap(path, dtype="<i2", mode="r")
+class PcmFile:
+    """Raw mono PCM16 on disk, read a slice at a time: ``len(pcm)`` and ``pcm[a:b]`` work as on an int16
+    array, and each slice is a fresh array read from the file.
+
+    Not a memory map: the pages of a file-backed map count in the process's RSS once touched, so reading
+    an hour's track (115 MB at 16 kHz) block by block would leave all of it resident. Here only the slice
+    asked for is in memory, and nothing is kept open between reads (threads may read at once).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._samples = self.path.stat().st_size // 2  # a trailing odd byte is not a sample
+
+    def __len__(self) -> int:
+        return self._samples
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice):
+            raise TypeError(f"PcmFile takes slices (pcm[a:b]), not {type(key).__name__}")
+        start, stop, step = key.indices(self._samples)
+        if step != 1:
+            raise ValueError("PcmFile reads contiguous slices only (step 1)")
+        if stop <= start:
+            return np.zeros(0, dtype=np.int16)
+        return np.fromfile(self.path, dtype="<i2", count=stop - start, offset=2 * start).astype(np.int16, copy=False)
+
+    def __repr__(self) -> str:
+        return f"PcmFile({str(self.path)!r}, {self._samples} samples)"
 
 
 def wav_bytes(pcm: np.ndarray, rate: int) -> bytes:

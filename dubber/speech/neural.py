@@ -26,14 +26,14 @@ from typing import Callable, Iterator
 import numpy as np
 
 from dubber.errors import OptionError
-from dubber.speech.frames import iter_rows
+from dubber.speech.frames import Samples, iter_rows
 
 MODEL_RATE = 16000
 SILERO_CHUNK = 512  # samples: the only size the Silero v5/v6 models take at 16 kHz
 TEN_HOP = 160  # samples: 10 ms, so two hops make one 20 ms frame exactly
 
 
-def _chunks(pcm: np.ndarray, size: int, block_s: float) -> Iterator[np.ndarray]:
+def _chunks(pcm: Samples, size: int, block_s: float) -> Iterator[np.ndarray]:
     """The track as int16 rows of ``size`` samples (the last zero-padded), ``block_s`` seconds at a time."""
     yield from iter_rows(pcm, size, int(block_s * MODEL_RATE))
 
@@ -53,7 +53,7 @@ def frame_probabilities(chunk_probs: np.ndarray, chunk: int, frame: int, frames:
     return chunk_probs[np.minimum(centres // chunk, len(chunk_probs) - 1)].astype(np.float32)
 
 
-def silero_probabilities(pcm: np.ndarray, rate: int, block_s: float) -> np.ndarray:
+def silero_probabilities(pcm: Samples, rate: int, block_s: float) -> np.ndarray:
     """Silero's speech probability for each ``SILERO_CHUNK`` of ``pcm`` (mono int16 at 16 kHz)."""
     _check_rate(rate, "silero")
     try:
@@ -66,7 +66,7 @@ def silero_probabilities(pcm: np.ndarray, rate: int, block_s: float) -> np.ndarr
     return np.asarray(probs, dtype=np.float32)
 
 
-def ten_probabilities(pcm: np.ndarray, rate: int, block_s: float) -> np.ndarray:
+def ten_probabilities(pcm: Samples, rate: int, block_s: float) -> np.ndarray:
     """TEN VAD's speech probability for each ``TEN_HOP`` of ``pcm`` (mono int16 at 16 kHz)."""
     _check_rate(rate, "ten")
     try:
@@ -106,7 +106,7 @@ def _check_rate(rate: int, name: str) -> None:
 
 
 # name -> (chunk samples, probabilities per chunk from (pcm, rate, block seconds))
-MODELS: dict[str, tuple[int, Callable[[np.ndarray, int, float], np.ndarray]]] = {
+MODELS: dict[str, tuple[int, Callable[[Samples, int, float], np.ndarray]]] = {
     "silero": (SILERO_CHUNK, silero_probabilities),
     "ten": (TEN_HOP, ten_probabilities),
 }

@@ -19,7 +19,7 @@ webrtc marks 72% of them. Energy's frame F1 is 0.977-0.982 on every bed (silero 
 0.972-0.978). Energy and webrtc run at thousands of times real time (an hour in 1-2 s); silero runs at
 ~20x and ten at ~70-100x, too slow for a default that must keep at least 500x.
 
-Memory: the PCM (usually an ``np.memmap`` of the whole track) is read ``block_s`` seconds at a time and
+Memory: the PCM (usually a ``PcmFile``, the whole track on disk) is read ``block_s`` seconds at a time and
 only per-frame values are kept for the whole track (one float32 per 20 ms: 720 kB per hour). Blocks hold
 whole frames and every detector sees the same frames in the same order, so the result does not depend
 on the block size. The band levels are computed once per run: the window planner cuts long speech at
@@ -36,7 +36,7 @@ import numpy as np
 
 from dubber.errors import OptionError
 from dubber.models import Span
-from dubber.speech.frames import iter_rows
+from dubber.speech.frames import Samples, iter_rows
 from dubber.speech import neural
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ SILENCE_DB = -120.0  # the level reported for digital silence (log of zero)
 WEBRTC_RATES = (8000, 16000, 32000, 48000)
 
 # pcm, rate, tuning, block seconds, precomputed band levels (or None) -> one bool per frame: voiced
-_Detector = Callable[[np.ndarray, int, "Hysteresis", float, "np.ndarray | None"], np.ndarray]
+_Detector = Callable[[Samples, int, "Hysteresis", float, "np.ndarray | None"], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def frame_len(rate: int) -> int:
     return rate * FRAME_MS // 1000
 
 
-def iter_frames(pcm: np.ndarray, rate: int, block_s: float = BLOCK_S) -> Iterator[np.ndarray]:
+def iter_frames(pcm: Samples, rate: int, block_s: float = BLOCK_S) -> Iterator[np.ndarray]:
     """Yield the track as int16 arrays of whole frames, shape ``(frames, frame_len)``, one block at a time.
 
     The last frame is zero-padded, so there are ``ceil(len(pcm) / frame_len)`` frames in all.
@@ -110,7 +110,7 @@ def iter_frames(pcm: np.ndarray, rate: int, block_s: float = BLOCK_S) -> Iterato
     yield from iter_rows(pcm, frame_len(rate), int(block_s * rate))
 
 
-def frame_levels(pcm: np.ndarray, rate: int, *, band_hz: tuple[int, int] = SPEECH_BAND_HZ,
+def frame_levels(pcm: Samples, rate: int, *, band_hz: tuple[int, int] = SPEECH_BAND_HZ,
                  block_s: float = BLOCK_S) -> np.ndarray:
     """Level of each ``FRAME_MS`` frame in ``band_hz``, in dB relative to full scale (float32).
 
@@ -146,7 +146,7 @@ def rolling_floor(levels: np.ndarray, window: int, percentile: float) -> np.ndar
     return np.interp(np.arange(len(levels)), centres, values).astype(np.float32)
 
 
-def _energy_frames(pcm: np.ndarray, rate: int, tuning: EnergyTuning, block_s: float,
+def _energy_frames(pcm: Samples, rate: int, tuning: EnergyTuning, block_s: float,
                    levels: np.ndarray | None) -> np.ndarray:
     if levels is None or tuning.band_hz != SPEECH_BAND_HZ:
         levels = frame_levels(pcm, rate, band_hz=tuning.band_hz, block_s=block_s)
@@ -154,7 +154,7 @@ def _energy_frames(pcm: np.ndarray, rate: int, tuning: EnergyTuning, block_s: fl
     return levels > np.maximum(floor + tuning.margin_db, tuning.min_level_db)
 
 
-def _webrtc_frames(pcm: np.ndarray, rate: int, tuning: WebrtcTuning, block_s: float,
+def _webrtc_frames(pcm: Samples, rate: int, tuning: WebrtcTuning, block_s: float,
                    levels: np.ndarray | None) -> np.ndarray:
     if rate not in WEBRTC_RATES:
         raise ValueError(f"webrtcvad needs one of {WEBRTC_RATES} Hz, not {rate}")
@@ -177,7 +177,7 @@ def _neural(name: str) -> _Detector:
     """The detector for ``neural.MODELS[name]``: its per-chunk probabilities, on our frames, thresholded."""
     chunk, probabilities = neural.MODELS[name]
 
-    def frames(pcm: np.ndarray, rate: int, tuning: NeuralTuning, block_s: float,
+    def frames(pcm: Samples, rate: int, tuning: NeuralTuning, block_s: float,
                levels: np.ndarray | None) -> np.ndarray:
         size = frame_len(rate)
         probs = neural.frame_probabilities(probabilities(pcm, rate, block_s), chunk, size, -(-len(pcm) // size))
@@ -235,7 +235,7 @@ METHODS: tuple[str, ...] = tuple(_DETECTORS)
 DEFAULT_METHOD = "energy"
 
 
-def detect_speech(pcm: np.ndarray, rate: int, method: str = DEFAULT_METHOD, *, block_s: float = BLOCK_S,
+def detect_speech(pcm: Samples, rate: int, method: str = DEFAULT_METHOD, *, block_s: float = BLOCK_S,
                   levels: np.ndarray | None = None, **tuning: object) -> tuple[Span, ...]:
     """Speech in ``pcm`` (mono int16 at ``rate``) as sorted, disjoint spans clipped to the track.
 

@@ -8,6 +8,7 @@ import pytest
 
 from dubber.speech import vad
 from dubber.errors import OptionError
+from dubber.media.audio import PcmFile
 from dubber.models import Span
 from tests.support.mediagen import RATE, Scene, compose, utterance
 
@@ -159,16 +160,16 @@ def test_a_music_bed_alone_is_not_speech():
 
 
 @pytest.mark.parametrize("method", vad.METHODS)
-def test_blocks_and_memmap_give_the_same_result(method, tmp_path: Path):
+def test_blocks_and_a_pcm_file_give_the_same_result(method, tmp_path: Path):
     needs(method)  # the neural models carry state from chunk to chunk: blocks must not reset or split it
     pcm = scene("music -15").pcm
     raw = tmp_path / "track.raw"
     pcm.astype("<i2").tofile(raw)
-    mapped = np.memmap(raw, dtype="<i2", mode="r")
+    on_disk = PcmFile(raw)  # what the pipeline passes: read a block at a time
     whole = vad.detect_speech(pcm, RATE, method, block_s=3600)
-    assert vad.detect_speech(mapped, RATE, method) == whole
-    assert vad.detect_speech(mapped, RATE, method, block_s=0.5) == whole
-    assert vad.detect_speech(mapped, RATE, method, block_s=1.37) == whole  # blocks round down to frames
+    assert vad.detect_speech(on_disk, RATE, method) == whole
+    assert vad.detect_speech(on_disk, RATE, method, block_s=0.5) == whole
+    assert vad.detect_speech(on_disk, RATE, method, block_s=1.37) == whole  # blocks round down to frames
 
 
 def test_frame_levels():
