@@ -12,6 +12,7 @@ import numpy as np
 
 from dubber.dub.phrases import window_parts
 from dubber.dub.timeline import Clip
+from dubber.media.loudness import samples_loudness
 from dubber.models import Span, Translation
 from dubber.speech.vad import detect_speech
 from dubber.subtitles.timing import TimingRules
@@ -30,16 +31,20 @@ class Spooled:
     rate: int
     speech: tuple[Span, ...] = ()
     parts: tuple[Clip, ...] = ()
+    level: tuple[float, float] | None = None  # (integrated LUFS, sample peak dBFS) as the mix hears it
 
 
 class ClipSpool:
     """Keeps each window's trimmed speech in a file of its own, and cuts it into parts on the window's
     phrases (grouped by ``rules``, the cue rules, so the dub follows the subtitles' phrases) at the pauses
     found in it on arrival. With ``find_speech``, each clip's speech spans are found once, as it arrives
-    (``--timing dub`` times the subtitles to them)."""
+    (``--timing dub`` times the subtitles to them). Each clip's loudness is measured as it arrives, as heard
+    on ``channels`` (the mix's: a mono clip on both sides of a stereo mix sounds 3 dB louder)."""
 
-    def __init__(self, folder: Path, find_speech: bool = False, rules: TimingRules = TimingRules()) -> None:
+    def __init__(self, folder: Path, find_speech: bool = False, rules: TimingRules = TimingRules(),
+                 channels: int = 1) -> None:
         self.folder = folder
+        self.channels = channels
         self.folder.mkdir(parents=True, exist_ok=True)
         self.find_speech = find_speech
         self.rules = rules
@@ -65,7 +70,8 @@ class ClipSpool:
         length_ms = int(-(-(end - first) * 1000 // result.audio_rate))  # ceil: never outgrows its plan
         speech = detect_speech(samples[first:end], result.audio_rate) if self.find_speech else ()
         parts = window_parts(window, length_ms, voiced_runs(samples[first:end], result.audio_rate), self.rules)
-        spooled = Spooled(Clip(window.index, onset, length_ms), path, result.audio_rate, speech, parts)
+        level = samples_loudness(samples[first:end], result.audio_rate, self.channels)
+        spooled = Spooled(Clip(window.index, onset, length_ms), path, result.audio_rate, speech, parts, level)
         log.debug("window %d: %d ms of dub in %d parts (clip ms: %s)", window.index, length_ms, len(parts),
                   ", ".join(f"{c.offset_ms}-{c.offset_ms + c.length_ms} at {c.onset_ms}" for c in parts))
         self.clips[window.index] = spooled

@@ -1,20 +1,21 @@
-"""Render the fitted timeline to disk: the dub track (mono PCM16) and the duck envelope (float32 gains).
+"""Render the fitted timeline, front to back, as the encoder's feed: the dub track and the original's gain.
 
 Memory stays bounded by one clip: each window's speech was spooled to its own file as it arrived, and
-the track is written front to back, silence and clips in turn. A placement of one part of a window's
-clip reads only that part's samples from the window's file. Time stretching runs ffmpeg once per
-sped-up part, with the run's stretch method (``dubber.media.stretch``).
+the track is handed over as soon as it is final, silence and clips in turn. A placement of one part of
+a window's clip reads only that part's samples from the window's file. Time stretching runs ffmpeg once
+per sped-up part, with the run's stretch method (``dubber.media.stretch``).
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Sequence
+from typing import Iterator
 
 import numpy as np
 
 from dubber.dub.clips import ClipSpool, Spooled, fit_samples
-from dubber.dub.duck import DuckOptions, envelope_chunks
+from dubber.dub.duck import DuckOptions, add_span, envelope, settled_ms
 from dubber.dub.timeline import Placement
+from dubber.media.loudness import gain_db
 from dubber.media.stretch import stretch_args
 from dubber.media.tool import run_ffmpeg
 from dubber.models import Span
@@ -50,34 +51,63 @@ def _clip_samples(placement: Placement, spooled: Spooled, scratch: Path, fade_ms
     return fit_samples(samples, placement.played_ms * PER_MS, fade)
 
 
-def _silence(out: BinaryIO, count: int) -> None:
-    block = np.zeros(DUB_RATE, dtype="<i2")
-    while count > 0:
-        out.write(block[:min(count, len(block))].tobytes())
-        count -= len(block)
+class TrackRender:
+    """The dub track and the original's gain under it, rendered front to back while the dub's windows are
+    still being translated: ``add`` each settled placement in time order, and ``take`` what is finished as
+    float32 frames of two channels at DUB_RATE (the dub, and the original's gain: the duck envelope, or 0 to
+    replace it), the encoder's feed.
 
+    Each window's clip is brought to the original's loudness (``target_lufs``; None: R128's -23) with a gain
+    of its own, measured as it arrived, under a sample-peak ceiling (``dubber.media.loudness.gain_db``):
+    the track's loudness must be fixed before its first frame is encoded, and a clip's own level is the one
+    thing known then. Memory holds one clip and what is placed but not yet taken."""
 
-def render_dub(placements: Sequence[Placement], spool: ClipSpool, dest: Path, total_ms: int, fade_ms: int,
-               stretch: str, progress: Callable[[float], None] | None = None) -> None:
-    """Write the dub track, ``total_ms`` long, to ``dest``: each placed clip at its start, silence between;
-    clips are sped up with the ``stretch`` method (``dubber.media.stretch.METHODS``). ``progress`` hears
-    ``1`` as each placement is done (so a watcher's total is ``len(placements)``)."""
-    scratch = spool.folder / "stretched.pcm"
-    written = 0
-    with open(dest, "wb") as out:
-        for placement in sorted(placements, key=lambda p: p.start_ms):
-            if placement.played_ms > 0:
-                _silence(out, placement.start_ms * PER_MS - written)
-                samples = _clip_samples(placement, spool.clips[placement.index], scratch, fade_ms, stretch)
-                out.write(samples.tobytes())
-                written = placement.start_ms * PER_MS + len(samples)
-            if progress is not None:
-                progress(1.0)
-        _silence(out, total_ms * PER_MS - written)
+    def __init__(self, spool: ClipSpool, fade_ms: int, stretch: str, duck: DuckOptions | None,
+                 target_lufs: float | None) -> None:
+        self.spool, self.fade_ms, self.stretch, self.duck, self.target_lufs = spool, fade_ms, stretch, duck, target_lufs
+        self.taken_ms = 0
+        self._dub = np.zeros(0, dtype=np.float32)  # placed samples from taken_ms on
+        self._spans: list[Span] = []  # the duck spans of the placements so far (the last one may still grow)
+        self._scratch = spool.folder / "stretched.pcm"
 
+    def add(self, placement: Placement) -> Iterator[bytes]:
+        """Add the next settled placement (in time order): first hand over the track as far as it is final
+        before it, then place its clip."""
+        yield from self.take(self.finished_ms(placement.start_ms))
+        self.place(placement)
 
-def write_envelope(spans: Iterable[Span], total_ms: int, dest: Path, options: DuckOptions) -> None:
-    """Write the original's duck gains (float32, one per ms, ``total_ms`` long) to ``dest``."""
-    with open(dest, "wb") as out:
-        for chunk in envelope_chunks(list(spans), total_ms, options):
-            out.write(chunk.tobytes())
+    def place(self, placement: Placement) -> None:
+        """Add ``placement``'s clip to the track; placements come in time order, none before ``taken_ms``."""
+        if placement.start_ms < self.taken_ms:
+            raise ValueError(f"clip {placement.index} at {placement.start_ms} ms is before the track's "
+                             f"finished part ({self.taken_ms} ms)")
+        if placement.played_ms <= 0:
+            return
+        spooled = self.spool.clips[placement.index]
+        samples = _clip_samples(placement, spooled, self._scratch, self.fade_ms, self.stretch)
+        gain = 0.0 if spooled.level is None else gain_db(*spooled.level, self.target_lufs)
+        first = (placement.start_ms - self.taken_ms) * PER_MS
+        if len(self._dub) < first + len(samples):
+            self._dub = np.concatenate([self._dub, np.zeros(first + len(samples) - len(self._dub), np.float32)])
+        self._dub[first:first + len(samples)] = samples * np.float32(10 ** (gain / 20) / 32768)
+        if self.duck is not None:
+            add_span(self._spans, placement, self.duck)
+
+    def finished_ms(self, next_start_ms: int) -> int:
+        """How far the track is final when no clip still to come starts before ``next_start_ms``."""
+        return next_start_ms if self.duck is None else settled_ms(next_start_ms, self.duck)
+
+    def take(self, end_ms: int, chunk_ms: int = 10_000) -> Iterator[bytes]:
+        """The track from ``taken_ms`` to ``end_ms`` (nothing when that is behind it), ``chunk_ms`` at a time."""
+        while self.taken_ms < end_ms:
+            upto = min(end_ms, self.taken_ms + chunk_ms)
+            count = (upto - self.taken_ms) * PER_MS
+            frames = np.zeros((count, 2), dtype="<f4")
+            dub, self._dub = self._dub[:count], self._dub[count:]
+            frames[:len(dub), 0] = dub
+            if self.duck is not None:
+                frames[:, 1] = np.repeat(envelope(self._spans, self.taken_ms, upto, self.duck), PER_MS)
+                # spans that end before what is left cannot reach it again (their release has passed)
+                self._spans = [s for s in self._spans[:-1] if s.end_ms + self.duck.release_ms >= upto] + self._spans[-1:]
+            self.taken_ms = upto
+            yield frames.tobytes()

@@ -114,6 +114,29 @@ def fit_timeline(clips: Sequence[Clip], duration_ms: int, options: FitOptions = 
     return [_place(c, start, end, speed) for c, start, end, speed in zip(voiced, starts, ends, speeds)]
 
 
+def settled_placements(clips: Sequence[Clip], duration_ms: int, options: FitOptions,
+                       horizon_ms: int | None) -> list[Placement]:
+    """The placements of ``clips`` that no clip still to come can change, when every clip to come has its
+    onset at ``horizon_ms`` or later (None: none is to come): a prefix of ``fit_timeline``'s placements for all the clips, so a dub
+    can be rendered (and encoded) front to back while later windows are still being translated.
+
+    Only a clip's slot looks ahead, to the next onset; so the last known clip, whose next onset is unknown,
+    is unsettled, and so is the run of sped-up clips just before it, which may share its factor (rule 3).
+    A clip that plays at natural speed ends every run, so everything before it is settled.
+
+    >>> [p.start_ms for p in settled_placements([Clip(0, 0, 900), Clip(1, 1000, 900), Clip(2, 2000, 900)],
+    ...                                         60_000, FitOptions(), 3000)]
+    [0, 1000]
+    """
+    placements = fit_timeline(clips, duration_ms, options)
+    if horizon_ms is None or not placements:
+        return placements
+    last = len(placements) - 1
+    while last > 0 and placements[last - 1].speed > 1.0:
+        last -= 1
+    return placements[:last]
+
+
 def _slot_ends(starts: list[int], duration_ms: int, gap_ms: int) -> list[int]:
     ends = []
     for i, start in enumerate(starts):

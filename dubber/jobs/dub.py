@@ -1,6 +1,7 @@
-"""`dubber dub`: probe → windows → per target language: translated text and speech → fitted timeline →
-rendered dub (``dubber.jobs.dub_language``) → one ffmpeg pass that loudness-matches, ducks or replaces,
-mixes and muxes every language → files renamed into place.
+"""`dubber dub`: probe → windows → per target language: translated text and speech → fitted timeline, the
+mix (each clip at the original's loudness, over the original ducked or replaced) rendered and encoded
+while the answers arrive (``dubber.jobs.dub_language``) → one ffmpeg pass that copies every language's mix
+into the file with the input's streams → files renamed into place.
 
 With several languages (``--to fr,de``) the input is probed, decoded (its loudness measured in the same
 decode) and cut into windows once, the source transcribed once (``--bilingual``), and each language is
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Sequence
 
 from dubber.dub.duck import DuckOptions
-from dubber.dub.render import DUB_RATE
 from dubber.dub.report import DubFacts, DubSummary, RateLimits, build_report, to_json
 from dubber.dub.timeline import FitOptions, Placement
 from dubber.errors import OptionError
@@ -28,9 +28,7 @@ from dubber.jobs.common import TranslateJob, analyse, bilingual_sources, check_i
 from dubber.jobs.dub_language import LanguagePass, dub_language, layout
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.carry import CarryPlan, carry_plan
-from dubber.media.loudness import loudness_filter
-from dubber.media.mux import (WEBM_VIDEO, DubMix, MuxSpec, OutputKind, Track, build_mux_args, default_suffix,
-                              mix_rate, output_kind)
+from dubber.media.mux import WEBM_VIDEO, DubMix, MuxSpec, OutputKind, Track, build_mux_args, default_suffix, output_kind
 from dubber.media.probe import probe
 from dubber.media.stretch import stretch_method
 from dubber.media.tool import run_ffmpeg
@@ -192,19 +190,16 @@ def _run_notes(notes: list[str], passes: Sequence[LanguagePass]) -> tuple[str, .
 
 
 def _mix(kind: OutputKind, done: LanguagePass, subtitles: Path) -> DubMix:
-    """A language's part of the final pass: its dub brought to the original's loudness, its tracks' tags."""
-    lang, rendered = done.lang, done.rendered
-    target = rendered.original.integrated if rendered.original is not None else None
-    return DubMix(rendered.dub_pcm, rendered.envelope, subtitles if kind.subtitle_codec and done.cues.cues else None,
-                  Track(lang.iso639_2, f"{lang.name} dub"), Track(lang.iso639_2, lang.name),
-                  loudness_filter(rendered.dub, target))
+    """A language's part of the final pass: its encoded mix, its subtitles, its tracks' tags."""
+    lang = done.lang
+    return DubMix(done.rendered.encoded, subtitles if kind.subtitle_codec and done.cues.cues else None,
+                  Track(lang.iso639_2, f"{lang.name} dub"), Track(lang.iso639_2, lang.name))
 
 
 def _mux(job: DubJob, info: MediaInfo, kind: OutputKind, mixes: tuple[DubMix, ...], media: Path, dest: Path,
          carry: CarryPlan, duration_ms: int, events: Events) -> None:
-    spec = MuxSpec(input=info.path, audio_index=info.audio_index, original_codec=info.audio_codec, dubs=mixes,
-                   dub_rate=DUB_RATE, output=dest, kind=kind, rate=mix_rate(kind, info.sample_rate),
-                   stereo=layout(info) == "stereo", original=_original_track(job, info), carry=carry)
+    spec = MuxSpec(input=info.path, audio_index=info.audio_index, dubs=mixes, output=dest, kind=kind,
+                   original=_original_track(job, info), carry=carry)
     events.stage("mux", total=duration_ms / 1000, unit="s")
     run_ffmpeg(build_mux_args(spec), what=f"writing {media.name}")
     events.advance(duration_ms / 1000)  # at once: see analyse()
@@ -238,7 +233,8 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
                            measure_prefilter=f"aformat=channel_layouts={layout(info)}", events=events)
         sources = bilingual_sources(job, analysis, events)  # once, for every language
         stretch = stretch_method()
-        passes = [dub_language(job, lang, analysis, sources, work / lang.code, stretch, events) for lang in job.targets]
+        passes = [dub_language(job, lang, analysis, sources, work / lang.code, stretch, kind, events)
+                  for lang in job.targets]
         texts, mixes = [], []
         for done in passes:
             cues = list(done.cues.cues)

@@ -1,7 +1,9 @@
 """One language of a dub, over the run's one analysis: its translation with speech → its clips, spooled in
-a folder of its own as they arrive → its fitted timeline → its cues (in its own language's rules) → its
-dub track rendered, its loudness measured, and the original's duck envelope under it (which follows its
-own placements). ``run_dub`` runs this for each target in turn, then mixes them all in one pass."""
+a folder of its own as they arrive → its fitted timeline → its cues (in its own language's rules); and,
+while the answers arrive, its mix: each part of the timeline that nothing still to come can change is
+rendered, with the original's duck envelope under it, and fed to an ffmpeg that mixes it over the
+original and encodes it (``dubber.dub.feed``), so the work left after the last answer is the track's
+tail. ``run_dub`` runs this for each target in turn, then copies every mix into one file."""
 from __future__ import annotations
 
 import logging
@@ -12,14 +14,15 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from dubber.backends import TranslateRequest
 from dubber.dub.clips import ClipSpool
-from dubber.dub.duck import duck_spans
-from dubber.dub.render import DUB_RATE, render_dub, write_envelope
-from dubber.dub.timeline import Placement, dubbed_speech, fit_timeline
+from dubber.dub.feed import DubFeed, Settler
+from dubber.dub.render import DUB_RATE, TrackRender
+from dubber.dub.timeline import Placement, dubbed_speech
 from dubber.events import Events
 from dubber.jobs.common import Analysis, Sources, translate_windows
 from dubber.languages import Lang
-from dubber.media.audio import raw_input_args
-from dubber.media.loudness import measure_loudness
+from dubber.media.loudness import parse_measurement
+from dubber.media.mux import EncodeSpec, OutputKind, build_encode_args, mix_muxer, mix_rate
+from dubber.media.tool import FfmpegFeed
 from dubber.models import Loudness, MediaInfo, Translation
 from dubber.subtitles.cues import CueTrack, build_cue_track
 from dubber.translate.fetch import FetchStats
@@ -32,11 +35,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Rendered:
-    """A language's dub track and the original's duck envelope under it (None: replace), with the loudness
-    figures the mix matches them by (None when there is no dubbed speech)."""
+    """A language's encoded mix, with the loudness figures of the original and of its dub track (None: too
+    quiet to measure, e.g. no dubbed speech)."""
 
-    dub_pcm: Path
-    envelope: Path | None
+    encoded: Path
     original: Loudness | None
     dub: Loudness | None
 
@@ -60,13 +62,14 @@ def layout(info: MediaInfo) -> str:
     return "stereo" if info.channels >= 2 else "mono"
 
 
-def _translate(job: DubJob, lang: Lang, analysis: Analysis, spool: ClipSpool,
+def _translate(job: DubJob, lang: Lang, analysis: Analysis, spool: ClipSpool, arrived: Callable[[Translation], None],
                events: Events) -> tuple[list[Translation], FetchStats]:
-    """Translate every window with speech; each answer's audio goes to the spool as it arrives."""
+    """Translate every window with speech; each answer's audio goes to the spool as it arrives, and on to
+    the mix (``arrived``)."""
     request = TranslateRequest(target=lang, source=job.source, want_audio=True, voice=job.voice,
                                glossary=job.glossary)
     # Each answer's speech is spooled to disk as it arrives; only its text is held on to.
-    return translate_windows(job.backend, analysis, request, fetch=job.fetch, on_done=spool.add,
+    return translate_windows(job.backend, analysis, request, fetch=job.fetch, on_done=arrived,
                              keep=lambda t: Translation(t.window, replace(t.result, audio_pcm=b"")), events=events)
 
 
@@ -88,20 +91,39 @@ def _timed_to_dub(translations: Sequence[Translation], placements: Sequence[Plac
     return timed
 
 
-def _render(job: DubJob, analysis: Analysis, spool: ClipSpool, placements: Sequence[Placement], folder: Path,
-            stretch: str, progress: Callable[[float], None]) -> Rendered:
-    dub_pcm, total_ms = folder / "dub.pcm", analysis.duration_ms
-    render_dub(placements, spool, dub_pcm, total_ms, job.fit.fade_ms, stretch, progress)
-    envelope = None
-    if job.mix == "duck":
-        envelope = folder / "duck.f32"
-        # one extra second of unity gain: the envelope must outlast the original, which it multiplies
-        write_envelope(duck_spans(placements, job.duck), total_ms + 1000, envelope, job.duck)
-    if not placements:
-        return Rendered(dub_pcm, envelope, None, None)
-    stereo = layout(analysis.info) == "stereo"
-    dub = measure_loudness(raw_input_args(dub_pcm, DUB_RATE), "pan=stereo|c0=c0|c1=c0" if stereo else "")
-    return Rendered(dub_pcm, envelope, analysis.loudness, dub)
+def _encode_spec(analysis: Analysis, kind: OutputKind, folder: Path) -> EncodeSpec:
+    info = analysis.info
+    return EncodeSpec(input=info.path, audio_index=info.audio_index, feed_rate=DUB_RATE, kind=kind,
+                      rate=mix_rate(kind, info.sample_rate), stereo=layout(info) == "stereo",
+                      output=folder / f"mix.{mix_muxer(kind)}")
+
+
+def _mix_while_translating(job: DubJob, lang: Lang, analysis: Analysis, spool: ClipSpool, spec: EncodeSpec,
+                           stretch: str, events: Events) -> tuple[list[Translation], FetchStats, list[Placement], str]:
+    """Translate, feeding the encoder each settled part of the track as the answers come in; then the rest.
+    The translations, how the fetching went, the whole plan, and the encoder's log."""
+    original = analysis.loudness.integrated if analysis.loudness is not None else None
+    render = TrackRender(spool, job.fit.fade_ms, stretch, job.duck if job.mix == "duck" else None, original)
+    settler = Settler(analysis.windows, analysis.duration_ms, job.fit)
+    with FfmpegFeed(build_encode_args(spec), what=f"encoding the {lang.name} dub") as encoder:
+        feed = DubFeed(render, encoder.write)
+        try:
+            def arrived(translation: Translation) -> None:
+                spooled = spool.add(translation)
+                feed.push(*settler.arrive(translation.window.index, spooled.parts if spooled else ()))
+
+            translations, fetched = _translate(job, lang, analysis, spool, arrived, events)
+            placements = settler.plan()
+            # what is left: the clips after the last gap in the answers, and the encoder catching up
+            events.stage("render", total=len(placements), unit="clips", detail=lang.code)
+            # one extra second: the original's gain must outlast the original, which it multiplies
+            feed.close(analysis.duration_ms + 1000)
+            events.advance(len(placements))
+        except BaseException:
+            encoder.abort()
+            feed.stop()
+            raise
+        return translations, fetched, placements, encoder.finish()
 
 
 def _warn_overflow(label: str, placements: Sequence[Placement], max_speed: float) -> None:
@@ -112,19 +134,19 @@ def _warn_overflow(label: str, placements: Sequence[Placement], max_speed: float
 
 
 def dub_language(job: DubJob, lang: Lang, analysis: Analysis, sources: Sources | None, folder: Path,
-                 stretch: str, events: Events) -> LanguagePass:
-    """Translate, fit, cue and render ``lang``'s dub in ``folder`` (see the module docstring)."""
+                 stretch: str, kind: OutputKind, events: Events) -> LanguagePass:
+    """Translate, fit, cue and mix ``lang``'s dub in ``folder`` (see the module docstring)."""
     folder.mkdir(parents=True, exist_ok=True)
     cue_options = job.cues.at_frame_rate(analysis.info.frame_rate)
+    spec = _encode_spec(analysis, kind, folder)
     spool = ClipSpool(folder / "clips", find_speech=job.timing == "dub",  # the dub splits on the cues' phrases
-                      rules=cue_options.rules(lang.code))
-    translations, fetched = _translate(job, lang, analysis, spool, events)
-    placements = fit_timeline([c for s in spool.clips.values() for c in s.parts], analysis.duration_ms, job.fit)
+                      rules=cue_options.rules(lang.code), channels=2 if spec.stereo else 1)
+    translations, fetched, placements, encoded_log = _mix_while_translating(job, lang, analysis, spool, spec,
+                                                                           stretch, events)
     _warn_overflow(f"{lang.code}: " if job.extra_targets else "", placements, job.fit.max_speed)
     timed = _timed_to_dub(translations, placements, spool) if job.timing == "dub" else translations
     track = build_cue_track(timed, lang.code, analysis.duration_ms, cue_options,
                             sources.texts if sources else None, sources.code if sources else None)
-    events.stage("render", total=len(placements), unit="clips", detail=lang.code)
-    rendered = _render(job, analysis, spool, placements, folder, stretch, events.advance)
-    shutil.rmtree(spool.folder, ignore_errors=True)  # its speech is in the dub track now: free the disk
+    rendered = Rendered(spec.output, analysis.loudness, parse_measurement(encoded_log))
+    shutil.rmtree(spool.folder, ignore_errors=True)  # its speech is in the mix now: free the disk
     return LanguagePass(lang, tuple(translations), fetched, tuple(placements), track, rendered, folder)

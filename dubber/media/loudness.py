@@ -1,5 +1,6 @@
-"""Loudness (EBU R128): measuring it with ffmpeg's ``ebur128`` filter, and one gain that brings the dub to
-the original's integrated loudness. Argument builders and parsers are pure.
+"""Loudness (EBU R128): measuring a track with ffmpeg's ``ebur128`` filter, measuring one clip of samples in
+memory (libebur128), and the gain that brings a dub clip to the original's integrated
+loudness. Argument builders, parsers and the sample measurement are pure.
 
 ``ebur128`` rather than ``loudnorm``'s first pass: it gives the same integrated loudness and threshold
 (to its one decimal) about 15 times faster (10 minutes of 48 kHz stereo: 1.2 s against 18 s here), because
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import math
 import re
+
+import numpy as np
 
 from dubber.errors import ToolError
 from dubber.media.tool import run_ffmpeg
@@ -49,18 +52,35 @@ def measure_loudness(input_args: list[str], prefilter: str = "") -> Loudness | N
     return parse_measurement(text)
 
 
-def gain_db(dub: Loudness, target_lufs: float | None) -> float:
-    """The one gain that brings the dub to ``target_lufs`` (R128's -23 when the original could not be
-    measured), lowered where it would lift the dub's peak over the ceiling.
+def samples_loudness(samples: np.ndarray, rate: int, channels: int = 1) -> tuple[float, float] | None:
+    """``(integrated LUFS, sample peak dBFS)`` of mono PCM16 ``samples`` as heard on ``channels`` identical
+    channels (a mono dub panned to both sides of a stereo mix sums to 3 dB louder), by libebur128, the
+    reference implementation (pyebur128); None when the clip is too short to measure (under 50 ms) or under
+    R128's -70 LUFS gate. A clip shorter than R128's 400 ms block is measured whole, ungated."""
+    count = len(samples)
+    if count < rate // 20:
+        return None
+    import pyebur128  # a dub's only: other commands need not load it
 
-    >>> gain_db(Loudness(-16.0, -6.0, 5.0, -26.0), -21.5), gain_db(Loudness(-30.0, -3.0, 5.0, -40.0), -20.0)
-    (-5.5, 1.5)
+    modes = pyebur128.MeasurementMode
+    state = pyebur128.R128State(1, rate, modes.MODE_I | modes.MODE_SAMPLE_PEAK)
+    state.add_frames(np.ascontiguousarray(samples, dtype=np.int16), count)
+    lufs = pyebur128.get_loudness_global(state)
+    if count < rate * 4 // 10:
+        lufs = pyebur128.get_loudness_window(state, count * 1000 // rate)
+    peak = pyebur128.get_sample_peak(state, 0)
+    if not math.isfinite(lufs) or lufs <= -70 or peak <= 0:
+        return None
+    return lufs + 10 * math.log10(channels), 20 * math.log10(peak)
+
+
+def gain_db(integrated: float, peak: float, target_lufs: float | None) -> float:
+    """The one gain that brings a dub (clip) of ``integrated`` LUFS and ``peak`` dBFS to ``target_lufs``
+    (R128's -23 when the original could not be measured), lowered where it would lift the peak over the
+    ceiling.
+
+    >>> gain_db(-16.0, -6.0, -21.5), gain_db(-30.0, -3.0, -20.0), gain_db(-30.0, -12.0, None)
+    (-5.5, 1.5, 7.0)
     """
     target = min(-5.0, max(-70.0, FALLBACK_LUFS if target_lufs is None else target_lufs))
-    return round(min(target - dub.integrated, PEAK_CEILING - dub.peak), 2)
-
-
-def loudness_filter(dub: Loudness | None, target_lufs: float | None) -> str:
-    """The filter that matches the dub to the original's loudness: one fixed gain, so the dub's own
-    dynamics are kept; empty when the dub is silent."""
-    return "" if dub is None else f"volume={gain_db(dub, target_lufs):.2f}dB"
+    return round(min(target - integrated, PEAK_CEILING - peak), 2)

@@ -5,7 +5,7 @@ imageio-ffmpeg wheel ships, so a plain ``pip install`` works on a machine with n
 
 Every command is built as a plain argument list by a pure function in this package (``audio``,
 ``clip``, ``loudness``, ``stretch``, ``mux``), so tests read the arguments without running anything; only
-``run_ffmpeg`` and ``has_filter`` start a process.
+``run_ffmpeg``, ``FfmpegFeed`` (an ffmpeg fed on its stdin) and ``has_filter`` start a process.
 """
 from __future__ import annotations
 
@@ -110,17 +110,7 @@ def _run(cmd: list[str]) -> tuple[int, str]:
         with tempfile.TemporaryFile() as errors:
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors)
             try:
-                ticks, still_since = _cpu_ticks(proc.pid), time.monotonic()
-                while True:
-                    try:
-                        returncode = proc.wait(timeout=1.0)
-                        break
-                    except subprocess.TimeoutExpired:
-                        now = _cpu_ticks(proc.pid)
-                        if now is None or now != ticks:
-                            ticks, still_since = now, time.monotonic()
-                        elif time.monotonic() - still_since >= STALL_S:
-                            raise _Stalled from None
+                returncode = _wait(proc)
             except BaseException:
                 proc.kill()  # stalled, or Ctrl-C: ffmpeg must not outlive the attempt
                 proc.wait()
@@ -129,6 +119,88 @@ def _run(cmd: list[str]) -> tuple[int, str]:
             return returncode, errors.read().decode("utf-8", "replace")
     except OSError as exc:
         raise ToolError(f"cannot run ffmpeg ({exc.strerror})") from exc
+
+
+def _wait(proc: subprocess.Popen) -> int:
+    """``proc``'s exit code; raise _Stalled when it uses no CPU for STALL_S seconds."""
+    ticks, still_since = _cpu_ticks(proc.pid), time.monotonic()
+    while True:
+        try:
+            return proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            now = _cpu_ticks(proc.pid)
+            if now is None or now != ticks:
+                ticks, still_since = now, time.monotonic()
+            elif time.monotonic() - still_since >= STALL_S:
+                raise _Stalled from None
+
+
+class FfmpegFeed:
+    """An ffmpeg that reads one input from its stdin while the caller makes it (``-i pipe:0`` in ``args``):
+    ``write`` what is ready, then ``finish`` for its log (where ``ebur128`` prints); leaving the ``with``
+    block any other way kills it. Waiting for input is its normal state, so the stall watchdog starts only
+    once the input has ended; a stalled or failed feed cannot be run again (its input is gone) and raises
+    ToolError."""
+
+    def __init__(self, args: list[str], *, what: str, loglevel: str = "info") -> None:
+        self.what = what
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, "-y", *args]
+        log.debug("running %s", " ".join(cmd))
+        self._errors = tempfile.TemporaryFile()
+        try:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._errors)
+        except OSError as exc:
+            self._errors.close()
+            raise ToolError(f"cannot run ffmpeg ({exc.strerror})") from exc
+
+    def __enter__(self) -> "FfmpegFeed":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._proc.returncode is None:
+            self.abort()
+        self._errors.close()
+
+    def write(self, data: bytes) -> None:
+        """Hand ffmpeg the next stretch of its input (blocks while ffmpeg is behind)."""
+        try:
+            self._proc.stdin.write(data)
+        except (BrokenPipeError, ValueError):  # ffmpeg has ended: its log says why
+            self._proc.wait()
+            raise ToolError(f"ffmpeg failed while {self.what}: {self._last_line()}") from None
+
+    def finish(self) -> str:
+        """End the input, wait for ffmpeg, and return its log."""
+        try:
+            self._proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            returncode = _wait(self._proc)
+        except _Stalled:
+            self.abort()
+            raise ToolError(f"ffmpeg stalled while {self.what} (no CPU used for {STALL_S:.0f} s)") from None
+        if returncode != 0:
+            raise ToolError(f"ffmpeg failed while {self.what}: {self._last_line()}")
+        return self._log()
+
+    def abort(self) -> None:
+        """Kill it (a run that failed, or Ctrl-C): nothing it wrote is kept by the caller."""
+        self._proc.kill()
+        self._proc.wait()
+        if self._proc.stdin is not None:
+            try:
+                self._proc.stdin.close()
+            except BrokenPipeError:
+                pass
+
+    def _log(self) -> str:
+        self._errors.seek(0)
+        return self._errors.read().decode("utf-8", "replace")
+
+    def _last_line(self) -> str:
+        lines = self._log().strip().splitlines()
+        return lines[-1] if lines else f"exit {self._proc.returncode}"
 
 
 @functools.lru_cache(maxsize=None)

@@ -102,3 +102,25 @@ def test_parts_of_one_window_are_fitted_as_clips_in_order():
     plan = fit_timeline(parts, 8000)
     assert [(p.index, p.part, p.offset_ms, p.start_ms, p.slot_end_ms) for p in plan] == [
         (0, 0, 0, 1000, 2900), (0, 1, 900, 3000, 5900), (1, 0, 0, 6000, 8000)]
+
+
+@given(timelines(), st.data())
+@settings(max_examples=600, deadline=None)
+def test_settled_placements_are_the_final_plans_prefix_whatever_comes_later(case, data):
+    """What the dub renders while later windows are still out is exactly what the whole plan says."""
+    clips, duration, options = case
+    # the horizon is the next window's start: usually a clip's onset, anywhere in the track at times
+    onsets = [c.onset_ms for c in clips]
+    horizon = data.draw(st.sampled_from(onsets) if onsets and data.draw(st.booleans()) else st.integers(0, 130_000))
+    known = [c for c in clips if c.onset_ms < horizon]  # everything after the horizon is still to come
+    settled = timeline.settled_placements(known, duration, options, horizon)
+    final = fit_timeline(clips, duration, options)
+    assert settled == final[:len(settled)]
+    assert timeline.settled_placements(clips, duration, options, None) == final  # nothing more to come
+
+
+def test_a_run_of_sped_up_clips_stays_open_until_the_clip_after_it_is_known():
+    clips = [Clip(0, 0, 900), Clip(1, 1000, 1300), Clip(2, 2000, 1300)]  # 1 and 2 need a speed-up
+    assert [p.index for p in timeline.settled_placements(clips, 60_000, FitOptions(), 3000)] == [0]
+    later = [*clips, Clip(3, 3000, 1300)]  # it joins their run: one shared factor for all three
+    assert [p.index for p in timeline.settled_placements(later, 60_000, FitOptions(), None)] == [0, 1, 2, 3]

@@ -205,16 +205,23 @@ def test_silent_input_still_gives_a_full_length_file(tmp_path: Path, run_dubber,
     assert report["windows"] == [] and read_srt(outputs[1]) == []
 
 
-def test_a_failed_mux_leaves_no_output_behind(tmp_path: Path, scene, run_dubber, dubber_env):
+@pytest.mark.parametrize("stage, crash, message", [
+    # the final pass fails after writing half a file
+    ("*-map_chapters*", 'for last; do :; done\n  echo half a file > "$last"', "writing talk.zh.mp4"),
+    # the encoder fed while translating dies after reading a little of the dub
+    ("*pipe:0*", "head -c 40000 > /dev/null", "encoding the Chinese dub"),
+])
+def test_a_failed_ffmpeg_pass_leaves_no_output_behind(tmp_path: Path, scene, run_dubber, dubber_env, stage, crash,
+                                                      message):
     video = write_media(scene.pcm, tmp_path / "talk.mp4")
-    wrapper = tmp_path / "ffmpeg-that-dies"  # fails the final pass after writing half a file
-    wrapper.write_text(f'#!/bin/sh\ncase "$*" in *-filter_complex*)\n  for last; do :; done\n'
-                       f'  echo half a file > "$last"; echo "simulated crash" >&2; exit 1;;\nesac\n'
+    wrapper = tmp_path / "ffmpeg-that-dies"
+    wrapper.write_text(f'#!/bin/sh\ncase "$*" in {stage})\n  {crash}; echo "simulated crash" >&2; exit 1;;\nesac\n'
                        f'exec "{ffmpeg_exe()}" "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
     result = run_dubber("dub", video, "--to", "zh", env={**dubber_env, "DUBBER_FFMPEG": str(wrapper)})
     assert result.code == 1
-    assert result.stderr.strip().splitlines()[-1] == "dubber: error: ffmpeg failed while writing talk.zh.mp4: simulated crash"
+    assert result.stderr.strip().splitlines()[-1] == f"dubber: error: ffmpeg failed while {message}: simulated crash"
+    assert "Traceback" not in result.log
     assert sorted(os.listdir(tmp_path)) == ["ffmpeg-that-dies", "talk.mp4"]
 
 

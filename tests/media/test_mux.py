@@ -1,4 +1,5 @@
-"""The final ffmpeg pass's argument list and filter graph (read, never run), and the output kinds."""
+"""The dub's ffmpeg passes as argument lists (read, never run): each language's encoder and its filter
+graph, and the final pass that copies the mixes in; and the output kinds."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +8,8 @@ import pytest
 
 from dubber.errors import OptionError
 from dubber.media.carry import InputStream, carry_plan
-from dubber.media.mux import (ENVELOPE_RATE, KINDS, DubMix, MuxSpec, Track, build_filter_graph, build_mux_args,
-                              default_suffix, mix_rate, output_kind)
+from dubber.media.mux import (KINDS, DubMix, EncodeSpec, MuxSpec, Track, build_encode_args, build_encode_graph,
+                              build_mux_args, default_suffix, mix_muxer, mix_rate, output_kind)
 
 VIDEO = InputStream(0, "video", "h264", dispositions=("default",))
 MAIN = InputStream(1, "audio", "aac", "eng", None, ("default",))
@@ -18,17 +19,19 @@ PGS = InputStream(4, "subtitle", "hdmv_pgs_subtitle", "deu")
 FONT = InputStream(5, "attachment", "font/ttf", title="font.ttf")
 
 
-def _spec(kind: str = "mp4", streams=(VIDEO, MAIN), keep: bool = True, envelope=Path("duck.f32"),
-          subtitles=Path("subs.srt"), **changes) -> MuxSpec:
+def _spec(kind: str = "mp4", streams=(VIDEO, MAIN), keep: bool = True, subtitles=Path("subs.srt"), **changes) -> MuxSpec:
     """A one-language spec (the run's shape before several languages), or ``dubs=`` given."""
-    mix = DubMix(Path("dub.pcm"), envelope, subtitles, Track("zho", "Chinese dub"), Track("zho", "Chinese"),
-                 "volume=-3.00dB")
-    values = dict(input=Path("in." + kind), audio_index=1, original_codec="aac", dubs=(mix,), dub_rate=24000,
-                  output=Path("out.part"), kind=KINDS[kind], rate=48000, stereo=True,
+    mix = DubMix(Path("mix.mp4"), subtitles, Track("zho", "Chinese dub"), Track("zho", "Chinese"))
+    values = dict(input=Path("in." + kind), audio_index=1, dubs=(mix,), output=Path("out.part"), kind=KINDS[kind],
                   original=Track("eng", "Original") if keep else None,
                   carry=carry_plan(streams, KINDS[kind].holds(), keep))
     values.update(changes)
     return MuxSpec(**values)
+
+
+def _encode(kind: str = "mp4", stereo: bool = True) -> EncodeSpec:
+    return EncodeSpec(input=Path("in.mp4"), audio_index=1, feed_rate=24000, kind=KINDS[kind], rate=48000,
+                      stereo=stereo, output=Path(f"fr/mix.{mix_muxer(KINDS[kind])}"))
 
 
 def _after(args: list[str], flag: str) -> list[str]:
@@ -37,30 +40,45 @@ def _after(args: list[str], flag: str) -> list[str]:
 
 def test_mux_args_for_mp4_copy_video_then_dub_then_original_then_subtitles():
     args = build_mux_args(_spec())
-    assert _after(args, "-map") == ["0:0", "[mix]", "0:1", "3:s"]
-    assert _after(args, "-c:v:0") == ["copy"] and _after(args, "-c:a:0") == ["aac"]
+    assert _after(args, "-i") == ["in.mp4", "mix.mp4", "subs.srt"] and "-filter_complex" not in args
+    assert _after(args, "-map") == ["0:0", "1:a:0", "0:1", "2:s"]
+    assert _after(args, "-c:v:0") == ["copy"] and _after(args, "-c:a:0") == ["copy"]  # the mix was encoded already
     assert _after(args, "-c:a:1") == ["copy"] and _after(args, "-c:s:0") == ["mov_text"]
     assert _after(args, "-disposition:a:0") == ["default"] and _after(args, "-disposition:a:1") == ["0"]
     assert "language=zho" in _after(args, "-metadata:s:a:0") and "language=eng" in _after(args, "-metadata:s:a:1")
     assert "language=zho" in _after(args, "-metadata:s:s:0")
     assert _after(args, "-f")[-1] == "mp4" and args[-1] == "out.part"
-    assert f"-ar {ENVELOPE_RATE}" in " ".join(args)
 
 
-def test_filter_graph_ducks_with_the_envelope_or_mutes_for_replace():
-    duck = build_filter_graph(_spec())
-    assert "[orig][env]amultiply[bed]" in duck and "normalize=0" in duck and "duration=first" in duck
-    assert duck.index("volume=-3.00dB") < duck.index("[dub]") and "pan=stereo|c0=c0|c1=c0" in duck
-    replace = _spec(envelope=None)
-    assert "[orig]volume=0[bed]" in build_filter_graph(replace) and "amultiply" not in build_filter_graph(replace)
-    assert _after(build_mux_args(replace), "-map")[-1] == "2:s"  # no envelope input: subtitles move up
+def test_the_encoder_reads_the_dub_and_the_gain_from_stdin_and_mixes_them_over_the_original():
+    args = build_encode_args(_encode())
+    assert _after(args, "-i") == ["in.mp4", "pipe:0"] and _after(args, "-f") == ["f32le", "mp4"]
+    assert _after(args, "-ac") == ["2"] and _after(args, "-ar") == ["24000"] and args[-1] == "fr/mix.mp4"
+    assert _after(args, "-map") == ["[mix]"] and _after(args, "-c:a") == ["aac"] and _after(args, "-b:a:0") == ["160k"]
+    graph = build_encode_graph(_encode())
+    assert graph.startswith("[0:1]aresample=48000:first_pts=0,") and "channelsplit=channel_layout=stereo[fed][gain]" in graph
+    assert "[orig][env]amultiply[bed]" in graph and "[bed][dub]amix=inputs=2:duration=first:normalize=0[mix]" in graph
+    # the dub is measured as the mix hears it (on both sides of a stereo mix), and nothing else is
+    assert "[measured]pan=stereo|c0=c0|c1=c0,ebur128=framelog=quiet:peak=sample,anullsink" in graph
+    assert graph.count("ebur128") == 1 and "volume" not in graph
+    mono = build_encode_graph(_encode(stereo=False))
+    assert "pan=" not in mono and "[measured]ebur128=" in mono and "channel_layouts=mono" in mono
+
+
+def test_each_mix_waits_in_a_container_that_keeps_its_priming_for_the_copy():
+    assert {name: mix_muxer(kind) for name, kind in KINDS.items()} == {
+        "mp4": "mp4", "m4v": "mp4", "mov": "mp4", "mkv": "matroska", "webm": "matroska", "mka": "matroska",
+        "m4a": "mp4", "ogg": "ogg", "mp3": "mp3", "wav": "wav", "flac": "flac"}
+    assert _after(build_encode_args(_encode("mkv")), "-c:a") == ["libopus"]
+    assert _after(build_encode_args(_encode("mp4")), "-aac_coder") == ["fast"]
+    assert "-aac_coder" not in build_encode_args(_encode("mkv"))
 
 
 def test_kinds_that_hold_one_stream_or_no_subtitles():
-    wav = build_mux_args(_spec("wav", original_codec="pcm_s16le", subtitles=None))
-    assert _after(wav, "-map") == ["[mix]"] and _after(wav, "-c:a:0") == ["pcm_s16le"]
+    wav = build_mux_args(_spec("wav", subtitles=None))
+    assert _after(wav, "-map") == ["1:a:0"] and _after(wav, "-c:a:0") == ["copy"]
     m4a = build_mux_args(_spec("m4a", subtitles=None))
-    assert _after(m4a, "-map") == ["[mix]", "0:1"] and "-c:s" not in m4a
+    assert _after(m4a, "-map") == ["1:a:0", "0:1"] and "-c:s" not in m4a
     webm = build_mux_args(_spec("webm", streams=(InputStream(0, "video", "vp9"), MAIN), subtitles=Path("s.vtt")))
     assert _after(webm, "-c:a:1") == ["libopus"] and _after(webm, "-c:s:0") == ["webvtt"]  # aac cannot go in webm
     assert KINDS["webm"].subtitle_sidecar == "vtt" and KINDS["mkv"].subtitle_sidecar == "srt"
@@ -70,7 +88,7 @@ def test_kinds_that_hold_one_stream_or_no_subtitles():
 
 def test_every_stream_of_a_rich_mkv_is_carried_in_order_with_only_the_dub_default():
     args = build_mux_args(_spec("mkv", streams=(VIDEO, MAIN, COMMENTARY, SRT, PGS, FONT)))
-    assert _after(args, "-map") == ["0:0", "[mix]", "0:1", "0:2", "3:s", "0:3", "0:4", "0:5"]
+    assert _after(args, "-map") == ["0:0", "1:a:0", "0:1", "0:2", "2:s", "0:3", "0:4", "0:5"]
     assert _after(args, "-c:a:1") == _after(args, "-c:a:2") == ["copy"]  # Matroska holds any codec
     assert _after(args, "-c:s:1") == _after(args, "-c:s:2") == ["copy"] and _after(args, "-c:t:0") == ["copy"]
     assert _after(args, "-disposition:a:0") == ["default"] and _after(args, "-disposition:a:1") == ["0"]
@@ -79,20 +97,19 @@ def test_every_stream_of_a_rich_mkv_is_carried_in_order_with_only_the_dub_defaul
     assert _after(args, "-map_chapters") == ["0"] and _after(args, "-map_metadata") == ["0"]
 
 
-def _mixes(envelopes: bool = True, subtitles: bool = True) -> tuple[DubMix, ...]:
-    return tuple(DubMix(Path(f"{code}.pcm"), Path(f"{code}.f32") if envelopes else None,
-                        Path(f"{code}.srt") if subtitles else None, Track(iso, f"{name} dub"), Track(iso, name),
-                        f"volume=-{3 + k}.00dB")
-                 for k, (code, iso, name) in enumerate([("fr", "fra", "French"), ("ja", "jpn", "Japanese")]))
+def _mixes(subtitles: bool = True) -> tuple[DubMix, ...]:
+    return tuple(DubMix(Path(f"{code}/mix.mka"), Path(f"{code}.srt") if subtitles else None, Track(iso, f"{name} dub"),
+                        Track(iso, name))
+                 for code, iso, name in [("fr", "fra", "French"), ("ja", "jpn", "Japanese")])
 
 
 def test_several_languages_get_a_dub_and_a_subtitle_track_each_before_the_carried_ones():
     args = build_mux_args(_spec("mkv", streams=(VIDEO, MAIN, COMMENTARY, SRT, PGS, FONT), dubs=_mixes()))
-    # inputs: 0 the original; 1-2 French dub and envelope, 3-4 Japanese; 5-6 their subtitles
-    assert _after(args, "-i")[1:] == ["fr.pcm", "fr.f32", "ja.pcm", "ja.f32", "fr.srt", "ja.srt"]
-    assert _after(args, "-map") == ["0:0", "[mix0]", "[mix1]", "0:1", "0:2", "5:s", "6:s", "0:3", "0:4", "0:5"]
-    assert _after(args, "-c:a:0") == _after(args, "-c:a:1") == ["libopus"] and _after(args, "-c:a:2") == ["copy"]
-    assert _after(args, "-b:a:1") == ["128k"] and _after(args, "-c:s:0") == _after(args, "-c:s:1") == ["subrip"]
+    # inputs: 0 the original; 1-2 the French and Japanese mixes; 3-4 their subtitles
+    assert _after(args, "-i")[1:] == ["fr/mix.mka", "ja/mix.mka", "fr.srt", "ja.srt"]
+    assert _after(args, "-map") == ["0:0", "1:a:0", "2:a:0", "0:1", "0:2", "3:s", "4:s", "0:3", "0:4", "0:5"]
+    assert _after(args, "-c:a:0") == _after(args, "-c:a:1") == _after(args, "-c:a:2") == ["copy"]
+    assert _after(args, "-c:s:0") == _after(args, "-c:s:1") == ["subrip"]
     assert _after(args, "-metadata:s:a:0") == ["language=fra", "title=French dub"]
     assert _after(args, "-metadata:s:a:1") == ["language=jpn", "title=Japanese dub"]
     assert _after(args, "-metadata:s:a:2") == ["language=eng", "title=Original"]
@@ -103,25 +120,11 @@ def test_several_languages_get_a_dub_and_a_subtitle_track_each_before_the_carrie
     assert [_after(args, f"-disposition:s:{k}") for k in range(4)] == [["0"], ["0"], ["forced"], ["0"]]
 
 
-def test_several_languages_split_the_one_decode_of_the_original_between_their_mixes():
-    duck = build_filter_graph(_spec(dubs=_mixes()))
-    assert duck.count("[0:1]") == 1 and "asplit=2[orig0][orig1]" in duck
-    assert "[1:a]volume=-3.00dB," in duck and "[3:a]volume=-4.00dB," in duck  # each its own loudness match
-    assert "[2:a]" in duck and "[4:a]" in duck
-    assert "[orig0][env0]amultiply[bed0]" in duck and "[orig1][env1]amultiply[bed1]" in duck
-    assert "[bed0][dub0]amix" in duck and duck.endswith("[bed1][dub1]amix=inputs=2:duration=first:normalize=0[mix1]")
-    replace = _spec(dubs=_mixes(envelopes=False))
-    graph = build_filter_graph(replace)
-    assert "[orig0]volume=0[bed0]" in graph and "[orig1]volume=0[bed1]" in graph and "amultiply" not in graph
-    assert _after(build_mux_args(replace), "-map")[-2:] == ["3:s", "4:s"]  # no envelopes: subtitles move up
-    assert "asplit" not in build_filter_graph(_spec())  # one language: the graph it always had
-
-
 def test_a_language_without_cues_gets_no_subtitle_track_and_the_next_ones_move_up():
     fr, ja = _mixes()
-    args = build_mux_args(_spec("mkv", streams=(VIDEO, MAIN, SRT), dubs=(DubMix(fr.pcm, fr.envelope, None, fr.audio,
+    args = build_mux_args(_spec("mkv", streams=(VIDEO, MAIN, SRT), dubs=(DubMix(fr.encoded, None, fr.audio,
                                                                                  fr.subtitle), ja)))
-    assert _after(args, "-map") == ["0:0", "[mix0]", "[mix1]", "0:1", "5:s", "0:3"]
+    assert _after(args, "-map") == ["0:0", "1:a:0", "2:a:0", "0:1", "3:s", "0:3"]
     assert _after(args, "-metadata:s:s:0") == ["language=jpn", "title=Japanese"]
 
 
@@ -147,7 +150,7 @@ def test_output_kinds_and_rates():
 
 
 def test_a_mov_gets_the_language_codes_quicktime_knows():
-    mov = build_mux_args(_spec("mov", dubs=_mixes()[:1] + (DubMix(Path("de.pcm"), None, Path("de.srt"),
+    mov = build_mux_args(_spec("mov", dubs=_mixes()[:1] + (DubMix(Path("de/mix.mp4"), Path("de.srt"),
                                                                Track("deu", "German dub"), Track("deu", "German")),)))
     assert _after(mov, "-metadata:s:a:0")[0] == "language=fra" and _after(mov, "-metadata:s:a:1")[0] == "language=ger"
     assert _after(mov, "-metadata:s:s:1")[0] == "language=ger"
