@@ -8,7 +8,7 @@ per sped-up part, with the run's stretch method (``dubber.media.stretch``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -57,14 +57,16 @@ class TrackRender:
     float32 frames of two channels at DUB_RATE (the dub, and the original's gain: the duck envelope, or 0 to
     replace it), the encoder's feed.
 
-    Each window's clip is brought to the original's loudness (``target_lufs``; None: R128's -23) with a gain
+    Each window's clip is brought to the original's loudness (``target_lufs()``, asked for at the first clip:
+    the original may still be being measured; None: R128's -23) with a gain
     of its own, measured as it arrived, under a sample-peak ceiling (``dubber.media.loudness.gain_db``):
     the track's loudness must be fixed before its first frame is encoded, and a clip's own level is the one
     thing known then. Memory holds one clip and what is placed but not yet taken."""
 
     def __init__(self, spool: ClipSpool, fade_ms: int, stretch: str, duck: DuckOptions | None,
-                 target_lufs: float | None) -> None:
-        self.spool, self.fade_ms, self.stretch, self.duck, self.target_lufs = spool, fade_ms, stretch, duck, target_lufs
+                 target_lufs: Callable[[], float | None]) -> None:
+        self.spool, self.fade_ms, self.stretch, self.duck = spool, fade_ms, stretch, duck
+        self._target_lufs = target_lufs
         self.taken_ms = 0
         self._dub = np.zeros(0, dtype=np.float32)  # placed samples from taken_ms on
         self._spans: list[Span] = []  # the duck spans of the placements so far (the last one may still grow)
@@ -85,7 +87,7 @@ class TrackRender:
             return
         spooled = self.spool.clips[placement.index]
         samples = _clip_samples(placement, spooled, self._scratch, self.fade_ms, self.stretch)
-        gain = 0.0 if spooled.level is None else gain_db(*spooled.level, self.target_lufs)
+        gain = 0.0 if spooled.level is None else gain_db(*spooled.level, self._target_lufs())
         first = (placement.start_ms - self.taken_ms) * PER_MS
         if len(self._dub) < first + len(samples):
             self._dub = np.concatenate([self._dub, np.zeros(first + len(samples) - len(self._dub), np.float32)])

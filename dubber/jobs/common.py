@@ -12,7 +12,7 @@ from dubber.errors import InputError
 from dubber.events import NO_EVENTS, Events
 from dubber.languages import Lang
 from dubber.media.audio import ANALYSIS_RATE, PcmFile, extract_pcm, wav_bytes
-from dubber.models import Loudness, MediaInfo, Span, Translation, Usage, Window
+from dubber.models import MediaInfo, Span, Translation, Usage, Window
 from dubber.speech import vad
 from dubber.speech.frames import Samples
 from dubber.speech.windows import WindowOptions, plan_windows
@@ -62,7 +62,7 @@ class TranslateJob(JobBase):
 @dataclass(frozen=True)
 class Analysis:
     """The input's audio (mono PCM16 at ANALYSIS_RATE, on disk, read a slice at a time), its speech and its
-    windows, and the original's loudness when the job asked for it during the decode."""
+    windows."""
 
     info: MediaInfo
     pcm: PcmFile
@@ -70,18 +70,16 @@ class Analysis:
     speech: tuple[Span, ...]
     windows: tuple[Window, ...]
     workdir: Path  # the run's scratch folder (window clips are cut there)
-    loudness: Loudness | None = None
 
 
 def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOptions,
-            measure_prefilter: str | None = None, events: Events = NO_EVENTS) -> Analysis:
-    """Decode once, find the speech, plan the windows. ``measure_prefilter`` (see ``extract_pcm``) also
-    measures the original's loudness in the same decode."""
+            events: Events = NO_EVENTS) -> Analysis:
+    """Decode once, find the speech, plan the windows."""
     raw = workdir / "audio.pcm"
     # the decode and the mux show as stages with their times, not percentages: ffmpeg's -progress report
     # is not read (run_ffmpeg waits on ffmpeg's CPU use instead, to catch a deadlocked pass)
     events.stage("extract", total=info.duration_ms / 1000, unit="s")
-    loudness = extract_pcm(info, raw, measure_prefilter=measure_prefilter)
+    extract_pcm(info, raw)
     events.advance(info.duration_ms / 1000)
     pcm = PcmFile(raw)
     levels = vad.frame_levels(pcm, ANALYSIS_RATE)  # once: the detector and the planner both use them
@@ -89,7 +87,7 @@ def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOpti
     duration_ms = max(info.duration_ms, len(pcm) * 1000 // ANALYSIS_RATE)
     windows = plan_windows(speech, duration_ms, levels, vad.FRAME_MS, options)
     log.info("%s: %d ms of speech in %d windows", info.path.name, sum(s.duration_ms for s in speech), len(windows))
-    return Analysis(info, pcm, duration_ms, tuple(speech), tuple(windows), workdir, loudness)
+    return Analysis(info, pcm, duration_ms, tuple(speech), tuple(windows), workdir)
 
 
 def window_wav(pcm: Samples, window: Window) -> bytes:

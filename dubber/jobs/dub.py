@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -28,6 +29,8 @@ from dubber.jobs.common import TranslateJob, analyse, bilingual_sources, check_i
 from dubber.jobs.dub_language import LanguagePass, dub_language, layout
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.carry import CarryPlan, carry_plan
+from dubber.media.audio import ANALYSIS_RATE
+from dubber.media.loudness import track_loudness
 from dubber.media.mux import WEBM_VIDEO, DubMix, MuxSpec, OutputKind, Track, build_mux_args, default_suffix, output_kind
 from dubber.media.probe import probe
 from dubber.media.stretch import stretch_method
@@ -228,13 +231,15 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
     # Every file of the run is written under a temporary name and put in place together at the end.
     with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
         work = Path(tmp)
-        # the original's loudness is measured in the one decode, as the mix will hear it
-        analysis = analyse(info, work, job.vad_method, job.windows,
-                           measure_prefilter=f"aformat=channel_layouts={layout(info)}", events=events)
-        sources = bilingual_sources(job, analysis, events)  # once, for every language
-        stretch = stretch_method()
-        passes = [dub_language(job, lang, analysis, sources, work / lang.code, stretch, kind, events)
-                  for lang in job.targets]
+        analysis = analyse(info, work, job.vad_method, job.windows, events=events)
+        with ThreadPoolExecutor(1, thread_name_prefix="loudness") as measuring:
+            # measured on the decoded analysis audio, as the mix hears it, while the first windows are out:
+            # the first clip needs it, the requests do not
+            original = measuring.submit(track_loudness, analysis.pcm, ANALYSIS_RATE, 2 if layout(info) == "stereo" else 1)
+            sources = bilingual_sources(job, analysis, events)  # once, for every language
+            stretch = stretch_method()
+            passes = [dub_language(job, lang, analysis, original, sources, work / lang.code, stretch, kind, events)
+                      for lang in job.targets]
         texts, mixes = [], []
         for done in passes:
             cues = list(done.cues.cues)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -98,12 +99,17 @@ def _encode_spec(analysis: Analysis, kind: OutputKind, folder: Path) -> EncodeSp
                       output=folder / f"mix.{mix_muxer(kind)}")
 
 
-def _mix_while_translating(job: DubJob, lang: Lang, analysis: Analysis, spool: ClipSpool, spec: EncodeSpec,
-                           stretch: str, events: Events) -> tuple[list[Translation], FetchStats, list[Placement], str]:
+def _mix_while_translating(job: DubJob, lang: Lang, analysis: Analysis, original: Future, spool: ClipSpool,
+                           spec: EncodeSpec, stretch: str,
+                           events: Events) -> tuple[list[Translation], FetchStats, list[Placement], str]:
     """Translate, feeding the encoder each settled part of the track as the answers come in; then the rest.
-    The translations, how the fetching went, the whole plan, and the encoder's log."""
-    original = analysis.loudness.integrated if analysis.loudness is not None else None
-    render = TrackRender(spool, job.fit.fade_ms, stretch, job.duck if job.mix == "duck" else None, original)
+    ``original``: the original's loudness, being measured. The translations, how the fetching went, the
+    whole plan, and the encoder's log."""
+    def target() -> float | None:
+        loudness = original.result()
+        return loudness.integrated if loudness is not None else None
+
+    render = TrackRender(spool, job.fit.fade_ms, stretch, job.duck if job.mix == "duck" else None, target)
     settler = Settler(analysis.windows, analysis.duration_ms, job.fit)
     with FfmpegFeed(build_encode_args(spec), what=f"encoding the {lang.name} dub") as encoder:
         feed = DubFeed(render, encoder.write)
@@ -133,20 +139,21 @@ def _warn_overflow(label: str, placements: Sequence[Placement], max_speed: float
                         label, p.index, p.overflow_ms, max_speed)
 
 
-def dub_language(job: DubJob, lang: Lang, analysis: Analysis, sources: Sources | None, folder: Path,
-                 stretch: str, kind: OutputKind, events: Events) -> LanguagePass:
-    """Translate, fit, cue and mix ``lang``'s dub in ``folder`` (see the module docstring)."""
+def dub_language(job: DubJob, lang: Lang, analysis: Analysis, original: Future, sources: Sources | None,
+                 folder: Path, stretch: str, kind: OutputKind, events: Events) -> LanguagePass:
+    """Translate, fit, cue and mix ``lang``'s dub in ``folder`` (see the module docstring). ``original`` is
+    the original's loudness (a ``Loudness | None`` future: it is measured while the first windows are out)."""
     folder.mkdir(parents=True, exist_ok=True)
     cue_options = job.cues.at_frame_rate(analysis.info.frame_rate)
     spec = _encode_spec(analysis, kind, folder)
     spool = ClipSpool(folder / "clips", find_speech=job.timing == "dub",  # the dub splits on the cues' phrases
                       rules=cue_options.rules(lang.code), channels=2 if spec.stereo else 1)
-    translations, fetched, placements, encoded_log = _mix_while_translating(job, lang, analysis, spool, spec,
-                                                                           stretch, events)
+    translations, fetched, placements, encoded_log = _mix_while_translating(job, lang, analysis, original, spool,
+                                                                           spec, stretch, events)
     _warn_overflow(f"{lang.code}: " if job.extra_targets else "", placements, job.fit.max_speed)
     timed = _timed_to_dub(translations, placements, spool) if job.timing == "dub" else translations
     track = build_cue_track(timed, lang.code, analysis.duration_ms, cue_options,
                             sources.texts if sources else None, sources.code if sources else None)
-    rendered = Rendered(spec.output, analysis.loudness, parse_measurement(encoded_log))
+    rendered = Rendered(spec.output, original.result(), parse_measurement(encoded_log))
     shutil.rmtree(spool.folder, ignore_errors=True)  # its speech is in the mix now: free the disk
     return LanguagePass(lang, tuple(translations), fetched, tuple(placements), track, rendered, folder)

@@ -1,5 +1,5 @@
-"""The input's audio as dubber analyses and sends it: one decode to raw mono PCM16 (optionally measuring
-the original's loudness in the same pass), read back a slice at a time, and cut into WAV bytes per window."""
+"""The input's audio as dubber analyses and sends it: one decode to raw mono PCM16, read back a slice at a
+time, and cut into WAV bytes per window."""
 from __future__ import annotations
 
 import io
@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from dubber.errors import InputError, ToolError
-from dubber.media.loudness import measure_output_args, parse_measurement
 from dubber.media.tool import run_ffmpeg
-from dubber.models import Loudness, MediaInfo
+from dubber.models import MediaInfo
 
 ANALYSIS_RATE = 16000  # Hz: speech detection and the audio sent to the service
 # Audio filter: put the stream's first sample at its true time. Audio that starts late (an mkv/ts delay,
@@ -25,34 +24,18 @@ def raw_input_args(path: Path, rate: int, sample_format: str = "s16le") -> list[
     return ["-f", sample_format, "-ar", str(rate), "-ac", "1", "-i", str(path)]
 
 
-def extract_args(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE,
-                 measure_prefilter: str | None = None) -> list[str]:
-    """Decode the chosen audio stream once to raw mono PCM16 at ``rate`` in ``dest``; with
-    ``measure_prefilter`` (may be ""), a second output measures the original's loudness from the same
-    decode."""
-    stream = f"0:{info.audio_index}"
-    args = ["-i", str(info.path), "-f", "s16le", "-ac", "1", "-acodec", "pcm_s16le", "-af", ALIGN_TO_ZERO,
-            "-ar", str(rate), "-map", stream, str(dest)]
-    if measure_prefilter is not None:
-        args = ["-nostats", *args, "-map", stream, *measure_output_args(measure_prefilter)]
-    return args
+def extract_args(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE) -> list[str]:
+    """Decode the chosen audio stream once to raw mono PCM16 at ``rate`` in ``dest``."""
+    return ["-i", str(info.path), "-f", "s16le", "-ac", "1", "-acodec", "pcm_s16le", "-af", ALIGN_TO_ZERO,
+            "-ar", str(rate), "-map", f"0:{info.audio_index}", str(dest)]
 
 
-def extract_pcm(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE,
-                measure_prefilter: str | None = None) -> Loudness | None:
-    """Run ``extract_args``; returns the original's loudness when it was asked for and can be measured."""
-    measuring = measure_prefilter is not None
+def extract_pcm(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE) -> None:
+    """Run ``extract_args``; a stream that cannot be decoded is the input's fault (InputError)."""
     try:
-        log_text = run_ffmpeg(extract_args(info, dest, rate, measure_prefilter), what="decoding the audio",
-                              loglevel="info" if measuring else "error")
+        run_ffmpeg(extract_args(info, dest, rate), what="decoding the audio")
     except ToolError as exc:
         raise InputError(info.path, f"audio cannot be decoded ({exc})") from exc
-    if not measuring:
-        return None
-    try:
-        return parse_measurement(log_text)
-    except ToolError:  # an audio stream with no samples at all: nothing to measure, like silence
-        return None
 
 
 class PcmFile:

@@ -13,7 +13,7 @@ from dubber.dub.duck import DuckOptions, duck_spans, envelope
 from dubber.dub.render import DUB_RATE, PER_MS, TrackRender
 from dubber.dub.timeline import FitOptions, fit_timeline
 from dubber.media.audio import raw_input_args
-from dubber.media.loudness import measure_loudness
+from tests.support.loudness import measure_loudness
 from dubber.media.stretch import stretch_method
 from dubber.models import Span, Translation, TranslationResult, Window
 
@@ -36,7 +36,7 @@ def _spool_and_fit(tmp_path, speech: tuple[Span, ...], clip: np.ndarray, duratio
 
 def _render(plan, spool, total_ms, duck=None, target=None) -> np.ndarray:
     """The whole track as the encoder is fed it: frames of (dub, original's gain)."""
-    render = TrackRender(spool, 40, stretch_method(), duck, target)
+    render = TrackRender(spool, 40, stretch_method(), duck, lambda: target)
     chunks = []
     for placement in plan:
         chunks += render.add(placement)

@@ -18,7 +18,7 @@ import pytest
 
 from dubber.emulator import DEFAULT_KEY, Emulator, Faults
 from dubber.languages import parse_lang
-from dubber.media.loudness import measure_loudness
+from tests.support.loudness import measure_loudness
 from dubber.media.tool import ffmpeg_exe
 from tests.support import avprobe
 from tests.support.cues import read_srt, read_vtt

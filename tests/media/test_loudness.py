@@ -1,13 +1,15 @@
-"""Loudness matching: a clip's gain to the original's integrated loudness, under a peak ceiling; tracks
-measured with ffmpeg's ebur128 (checked against its loudnorm, the reference it replaced), clips in memory
-with libebur128 (checked against ffmpeg's ebur128)."""
+"""Loudness matching: a clip's gain to the original's integrated loudness, under a peak ceiling; clips and
+the original's analysis audio measured in memory by libebur128, checked against ffmpeg's ebur128 (itself
+checked against its loudnorm, the reference it replaced)."""
 from __future__ import annotations
 
 import numpy as np
 
-from dubber.media.audio import raw_input_args
-from dubber.media.loudness import gain_db, measure_loudness, samples_loudness
+from dubber.media.audio import ANALYSIS_RATE, PcmFile, extract_pcm, raw_input_args
+from dubber.media.loudness import gain_db, samples_loudness, track_loudness
+from dubber.media.probe import probe
 from dubber.media.tool import run_ffmpeg
+from tests.support.loudness import measure_loudness
 
 
 def test_the_gain_matches_the_original_or_falls_back_to_r128_and_respects_the_peak_ceiling():
@@ -49,3 +51,25 @@ def test_ebur128_agrees_with_loudnorm_on_speech_like_audio(tmp_path):
     silence = tmp_path / "silence.pcm"
     np.zeros(rate * 2, dtype="<i2").tofile(silence)
     assert measure_loudness(raw_input_args(silence, rate)) is None
+
+
+def test_the_original_measured_on_its_analysis_audio_agrees_with_ebur128_on_the_file(tmp_path):
+    """Speech in the middle of a 48 kHz stereo mix over a bed that differs between the sides: measured on
+    the 16 kHz mono decode the analysis already holds, as heard on two channels."""
+    rate, n = 48000, 48000 * 20
+    rng = np.random.default_rng(5)
+    voice = np.repeat(_speech_like(4000, 20, 0.5).astype(np.float64), 12)[:n] / 32768
+    bed = rng.standard_normal((n, 2)) * 0.01  # wide: the sides are unrelated
+    stereo = tmp_path / "mix.f32"
+    (voice[:, None] + bed).astype("<f4").tofile(stereo)
+    wav = tmp_path / "mix.wav"
+    run_ffmpeg(["-f", "f32le", "-ar", str(rate), "-ac", "2", "-i", str(stereo), "-c:a", "pcm_s16le", str(wav)], what="w")
+    reference = measure_loudness(["-i", str(wav)])
+    info = probe(wav)
+    extract_pcm(info, tmp_path / "analysis.pcm")
+    ours = track_loudness(PcmFile(tmp_path / "analysis.pcm"), ANALYSIS_RATE, channels=2)
+    print(f"analysis audio: {ours}; ffmpeg on the file: {reference}")
+    assert abs(ours.integrated - reference.integrated) < 0.5 and abs(ours.peak - reference.peak) < 1.0, (ours, reference)
+    assert abs(ours.lra - reference.lra) < 1.0
+    np.zeros(16000 * 3, dtype="<i2").tofile(tmp_path / "silence.pcm")
+    assert track_loudness(PcmFile(tmp_path / "silence.pcm"), ANALYSIS_RATE) is None
