@@ -15,7 +15,8 @@ unit of subtitle timing and dub sync; it is also all the context the translation
    pause, while the result fits in ``max_ms``. (Top-down choices alone can leave two short pieces side by
    side that one merge would fix; this pass makes "short only when it cannot merge" hold exactly.)
 4. Each piece is padded by ``pad_ms`` into the silence around it, never past the middle of the pause to
-   its neighbour and never outside the track, so leading and trailing silence is trimmed.
+   its neighbour and never outside the track, so leading and trailing silence is trimmed; and never over
+   frames quieter than ``quiet_db`` at its outer edge (nothing to hear there, yet paid for).
 
 A window's speech is cut only inside a detected span longer than ``max_ms``; everywhere else its edges
 fall in pauses.
@@ -45,7 +46,11 @@ class WindowOptions:
     - ``split_pause_ms=700``: pauses inside a sentence (commas, breaths) are mostly 150-500 ms, pauses
       between sentences 500-1000 ms and more.
     - ``pad_ms=200``: covers consonants a detector clips at speech edges and gives the model a moment of
-      lead-in, yet stays far below ``long_silence_ms``.
+      lead-in, yet stays far below ``long_silence_ms``. (100 ms lost up to 0.4 s of speech onsets in
+      ``benchmarks/vad_bench.py``'s scenes under a music or noise bed; 200 lost none.)
+    - ``quiet_db=-60``: padding stops at audio quieter than this (the energy detector's own absolute floor):
+      it holds nothing to hear, and would only be paid for. Over a bed or room tone louder than that, the
+      full padding stays.
     """
 
     min_ms: int = 2000
@@ -53,6 +58,7 @@ class WindowOptions:
     long_silence_ms: int = 2000
     split_pause_ms: int = 700
     pad_ms: int = 200
+    quiet_db: float = -60.0
 
     def __post_init__(self) -> None:
         if min(self.min_ms, self.pad_ms) < 0 or min(self.max_ms, self.long_silence_ms, self.split_pause_ms) <= 0:
@@ -114,7 +120,7 @@ def plan_windows(speech: Sequence[Span], duration_ms: int, levels: Sequence[floa
     pieces: list[_Piece] = []
     for group in _groups(_normalise(speech, duration_ms), options.long_silence_ms):
         pieces += _merge_short(_split(_Piece(group), level_array, frame_ms, options), options)
-    return _pad(pieces, duration_ms, options.pad_ms)
+    return _pad(pieces, duration_ms, options, level_array, frame_ms)
 
 
 def _normalise(speech: Sequence[Span], duration_ms: int) -> list[Span]:
@@ -219,12 +225,33 @@ def _merge_short(pieces: list[_Piece], o: WindowOptions) -> list[_Piece]:
         pieces[j:j + 2] = [pieces[j].join(pieces[j + 1])]
 
 
-def _pad(pieces: list[_Piece], duration_ms: int, pad_ms: int) -> list[Window]:
+def _pad(pieces: list[_Piece], duration_ms: int, o: WindowOptions, levels: np.ndarray, frame_ms: int) -> list[Window]:
     windows = []
     for i, piece in enumerate(pieces):
         before = piece.start - pieces[i - 1].end if i else 2 * piece.start
         after = pieces[i + 1].start - piece.end if i + 1 < len(pieces) else 2 * (duration_ms - piece.end)
-        start = piece.start - min(pad_ms, before - before // 2)
-        end = piece.end + min(pad_ms, after // 2)
+        start = piece.start - min(o.pad_ms, before - before // 2)
+        end = piece.end + min(o.pad_ms, after // 2)
+        start, end = _unquiet(start, piece.start, levels, frame_ms, o.quiet_db), \
+            _unquiet(end, piece.end, levels, frame_ms, o.quiet_db)
         windows.append(Window(i, start, end, piece.spans))
     return windows
+
+
+def _unquiet(edge: int, speech_edge: int, levels: np.ndarray, frame_ms: int, quiet_db: float) -> int:
+    """``edge`` (a window's padded start or end) moved back towards ``speech_edge`` over the frames of the
+    padding that are quieter than ``quiet_db``: they hold nothing to hear, and a window's audio is paid
+    for by the second. Only whole frames are dropped; without levels there, the edge stays.
+
+    >>> quiet_then_speech = np.array([-120.0] * 45 + [-30.0] * 5)
+    >>> _unquiet(800, 1000, quiet_then_speech, 20, -60.0), _unquiet(800, 1000, quiet_then_speech + 70, 20, -60.0)
+    (900, 800)
+    """
+    step = 1 if edge > speech_edge else -1
+    while edge != speech_edge:
+        frame = (edge - 1 if step > 0 else edge) // frame_ms  # the padding's outermost frame
+        if not 0 <= frame < len(levels) or levels[frame] >= quiet_db:
+            break
+        outer = frame * frame_ms if step > 0 else (frame + 1) * frame_ms  # the frame's inner edge
+        edge = speech_edge if (outer - speech_edge) * step <= 0 else outer
+    return edge

@@ -100,5 +100,9 @@ def test_audio_that_starts_late_keeps_cues_on_the_file_timeline(tmp_path: Path, 
     cues = read_srt(tmp_path / "delayed.en.srt")
     first_words = [utt.start_ms + 1000 for utt in scene.speech]
     assert abs(cues[0][0] - first_words[0]) <= 100, (cues[0], first_words[0])
-    for onset in first_words:
-        assert min(abs(c[0] - onset) for c in cues) <= 1500
+    # every sentence is under a cue where the file has it (whether a cue starts on it depends on the
+    # emulator's placeholder text, which follows a hash of the audio sent: that is the quality tests' work)
+    from tests.support.cues import covered_ms
+
+    for utt in scene.speech:
+        assert covered_ms(cues, utt.start_ms + 1000, utt.end_ms + 1000) > 0.8 * (utt.end_ms - utt.start_ms), utt

@@ -38,3 +38,32 @@ def test_an_ffmpeg_that_keeps_stalling_is_one_error(tmp_path, monkeypatch):
     monkeypatch.setattr(tool, "ATTEMPTS", 2)
     with pytest.raises(ToolError, match=r"ffmpeg stalled while writing a tone \(2 times\)"):
         tool.run_ffmpeg(["-version"], what="writing a tone")
+
+
+def test_a_fed_ffmpeg_gets_its_input_as_it_is_made_and_gives_its_log(tmp_path):
+    import numpy as np
+
+    out = tmp_path / "fed.wav"
+    with tool.FfmpegFeed(["-f", "s16le", "-ar", "8000", "-ac", "1", "-i", "pipe:0", "-af", "volumedetect", str(out)],
+                         what="writing what it is fed") as feed:
+        for k in range(4):  # four pieces, each written when ready
+            feed.write((np.full(2000, 1000 * (k + 1), dtype="<i2")).tobytes())
+        log = feed.finish()
+    assert "max_volume" in log and out.stat().st_size >= 2 * 8000 + 44
+
+
+def test_a_fed_ffmpeg_that_dies_or_stalls_is_one_error_and_is_not_left_running(tmp_path, monkeypatch):
+    script = _script(tmp_path, 'head -c 10 > /dev/null; echo "no such filter" >&2; exit 1')
+    monkeypatch.setattr(tool, "ffmpeg_exe", lambda: str(script))
+    with tool.FfmpegFeed(["-i", "pipe:0"], what="encoding the dub") as feed:
+        with pytest.raises(ToolError, match="ffmpeg failed while encoding the dub: no such filter"):
+            for _ in range(1000):  # until the pipe breaks
+                feed.write(b"\0" * 65536)
+    stuck = _script(tmp_path, 'cat > /dev/null; exec sleep 60')  # reads all it is fed, then hangs
+    monkeypatch.setattr(tool, "ffmpeg_exe", lambda: str(stuck))
+    monkeypatch.setattr(tool, "STALL_S", 1.0)
+    with tool.FfmpegFeed(["-i", "pipe:0"], what="encoding the dub") as feed:
+        feed.write(b"\0" * 1000)
+        with pytest.raises(ToolError, match=r"ffmpeg stalled while encoding the dub \(no CPU used for 1 s\)"):
+            feed.finish()
+        assert feed._proc.poll() is not None  # killed

@@ -195,3 +195,14 @@ def test_inconsistent_options_are_refused(kwargs):
 
 def test_docstring_example():
     assert doctest.testmod(windows).failed == 0
+
+
+def test_padding_stops_at_digital_silence_but_not_over_a_bed():
+    """Padding over frames under -60 dB holds nothing to hear and is not sent; over a bed it all stays."""
+    speech = [Span(1000, 3000)]
+    silent = np.full(250, -120.0)  # 5 s of 20 ms frames
+    silent[45:155] = -25.0  # the voice, from 900 ms (a soft onset the detector's span starts after)
+    assert [(w.start_ms, w.end_ms) for w in plan_windows(speech, 5000, silent, 20)] == [(900, 3100)]
+    bed = np.where(silent < -60, -45.0, silent)  # the same voice over a bed at -45 dB
+    assert [(w.start_ms, w.end_ms) for w in plan_windows(speech, 5000, bed, 20)] == [(800, 3200)]
+    assert [(w.start_ms, w.end_ms) for w in plan_windows(speech, 5000, [], 20)] == [(800, 3200)]  # no levels
