@@ -15,9 +15,9 @@ from dubber.media.audio import ANALYSIS_RATE, PcmFile, extract_pcm, wav_bytes
 from dubber.models import MediaInfo, Span, Translation, Usage, Window
 from dubber.speech import vad
 from dubber.speech.frames import Samples
-from dubber.speech.windows import WindowOptions, plan_windows
+from dubber.speech.windows import WindowOptions, plan_windows, settled_speech
 from dubber.subtitles.cues import CueOptions
-from dubber.translate.fetch import FetchOptions, FetchPlan, FetchStats, fetch_all
+from dubber.translate.fetch import Fetcher, FetchOptions, FetchPlan, FetchStats
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,27 @@ class Analysis:
     workdir: Path  # the run's scratch folder (window clips are cut there)
 
 
+EARLY_S = 300  # seconds decoded first from a longer input: their windows are sent while the rest decodes
+TRUSTED_MARGIN_MS = 10_000  # how far before a prefix's end its speech detection may differ from the whole's
+
+
 def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOptions,
-            events: Events = NO_EVENTS) -> Analysis:
-    """Decode once, find the speech, plan the windows."""
+            events: Events = NO_EVENTS, early: Callable[[Analysis], None] | None = None,
+            early_s: int = EARLY_S) -> Analysis:
+    """Decode once, find the speech, plan the windows.
+
+    With ``early``, an input longer than ``early_s`` has its first ``early_s`` seconds decoded and analysed
+    first, and ``early`` is handed that prefix's analysis, holding only the windows the whole plan will
+    share (``settled_speech``): a job sends them while the rest is decoded, so its first requests go
+    within a second, not after the hour's decode."""
     raw = workdir / "audio.pcm"
     # the decode and the mux show as stages with their times, not percentages: ffmpeg's -progress report
     # is not read (run_ffmpeg waits on ffmpeg's CPU use instead, to catch a deadlocked pass)
     events.stage("extract", total=info.duration_ms / 1000, unit="s")
+    if early is not None and info.duration_ms > early_s * 1000 + 2 * TRUSTED_MARGIN_MS:
+        prefix = _analyse_prefix(info, workdir, vad_method, options, early_s)
+        if prefix.windows:
+            early(prefix)
     extract_pcm(info, raw)
     events.advance(info.duration_ms / 1000)
     pcm = PcmFile(raw)
@@ -88,6 +102,54 @@ def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOpti
     windows = plan_windows(speech, duration_ms, levels, vad.FRAME_MS, options)
     log.info("%s: %d ms of speech in %d windows", info.path.name, sum(s.duration_ms for s in speech), len(windows))
     return Analysis(info, pcm, duration_ms, tuple(speech), tuple(windows), workdir)
+
+
+def _analyse_prefix(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOptions,
+                    seconds: int) -> Analysis:
+    """The first ``seconds``, analysed as ``analyse`` does, keeping only what is settled."""
+    raw = workdir / "prefix.pcm"
+    extract_pcm(info, raw, seconds=seconds)
+    pcm = PcmFile(raw)
+    levels = vad.frame_levels(pcm, ANALYSIS_RATE)
+    speech = vad.detect_speech(pcm, ANALYSIS_RATE, method=vad_method, levels=levels)
+    trusted_ms = len(pcm) * 1000 // ANALYSIS_RATE - TRUSTED_MARGIN_MS
+    settled, next_start = settled_speech(speech, trusted_ms, options.long_silence_ms)
+    windows = plan_windows(settled, next_start, levels, vad.FRAME_MS, options) if settled else []
+    log.info("%d windows settled in the first %d s: they go while the rest is decoded", len(windows), seconds)
+    return Analysis(info, pcm, next_start, tuple(settled), tuple(windows), workdir)
+
+
+class EarlyStart:
+    """A job's first fetch, started on a prefix's windows while the rest of the input is decoded (the hook
+    ``analyse`` takes); ``translate_windows(..., early=)`` then goes on with it. Leaving the ``with``
+    block on an error stops what it sent."""
+
+    def __init__(self, choice: BackendChoice, request: TranslateRequest, fetch: FetchOptions) -> None:
+        self.choice, self.request, self.fetch = choice, request, fetch
+        self.fetcher: Fetcher | None = None
+
+    def __call__(self, prefix: Analysis) -> None:
+        self.fetcher = Fetcher(make_backend(self.choice.name, self.choice.config), self.request, self.fetch)
+        self.fetcher.submit(_plan(self.choice, prefix, self.request))
+
+    def __enter__(self) -> "EarlyStart":
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is not None and self.fetcher is not None:
+            self.fetcher.stop()
+
+    def take(self, choice: BackendChoice, request: TranslateRequest) -> Fetcher | None:
+        """The started fetch, for the fetch it was started for (once)."""
+        if self.fetcher is None or (choice, request) != (self.choice, self.request):
+            return None
+        fetcher, self.fetcher = self.fetcher, None
+        return fetcher
+
+
+def _plan(choice: BackendChoice, analysis: Analysis, request: TranslateRequest) -> FetchPlan:
+    mode = choice.config.input_mode
+    return FetchPlan(analysis.windows, lambda w: window_media(analysis, w, mode), request)
 
 
 def window_wav(pcm: Samples, window: Window) -> bytes:
@@ -115,25 +177,30 @@ def translate_windows(choice: BackendChoice, analysis: Analysis, request: Transl
                       fetch: FetchOptions = FetchOptions(),
                       on_done: Callable[[Translation], None] | None = None,
                       keep: Callable[[Translation], Translation] | None = None,
-                      events: Events = NO_EVENTS) -> tuple[list[Translation], FetchStats]:
+                      events: Events = NO_EVENTS, early: EarlyStart | None = None) -> tuple[list[Translation], FetchStats]:
     """Send every window to ``choice`` (concurrently, cached, retried); results in window order (see
     fetch_all), and how the fetching went. The request's task says what comes back: a translation, or
-    the words as spoken. ``events`` hears of the stage and of each window."""
-    backend = make_backend(choice.name, choice.config)
-    mode = choice.config.input_mode
-    plan = FetchPlan(analysis.windows, lambda w: window_media(analysis, w, mode), request)
+    the words as spoken. ``events`` hears of the stage and of each window. ``early``: the fetch started
+    on the first windows during the analysis, if it was this one."""
+    fetcher = early.take(choice, request) if early is not None else None
+    if fetcher is None:
+        fetcher = Fetcher(make_backend(choice.name, choice.config), request, fetch)
     events.stage(request.task, total=len(analysis.windows), unit="windows",
                  detail=request.target.code if request.target is not None else "")
-    translations, stats = fetch_all(backend, plan, fetch, on_done, keep, events)
+    translations, stats = fetcher.collect(_plan(choice, analysis, request), on_done, keep, events)
     log.info("%d windows: %d from the cache, %d requested", len(translations), stats.cached, stats.fetched)
     return translations, stats
 
 
+def transcribe_request(source: Lang | None, itn: bool = True) -> TranslateRequest:
+    return TranslateRequest(target=None, source=source, task="transcribe", itn=itn)
+
+
 def transcribe_windows(choice: BackendChoice, analysis: Analysis, source: Lang | None, fetch: FetchOptions,
-                       itn: bool = True, events: Events = NO_EVENTS) -> list[Translation]:
+                       itn: bool = True, events: Events = NO_EVENTS, early: EarlyStart | None = None) -> list[Translation]:
     """Every window's words as spoken, in the source language (``source``, or as the service detects it)."""
-    request = TranslateRequest(target=None, source=source, task="transcribe", itn=itn)
-    return translate_windows(choice, analysis, request, fetch=fetch, events=events)[0]
+    return translate_windows(choice, analysis, transcribe_request(source, itn), fetch=fetch, events=events,
+                             early=early)[0]
 
 
 def detected_language(transcripts: Sequence[Translation]) -> str | None:
@@ -154,13 +221,22 @@ class Sources:
     transcripts: tuple[Translation, ...]  # for their usage
 
 
-def bilingual_sources(job: TranslateJob, analysis: Analysis, events: Events = NO_EVENTS) -> Sources | None:
+def bilingual_sources(job: TranslateJob, analysis: Analysis, events: Events = NO_EVENTS,
+                      early: EarlyStart | None = None) -> Sources | None:
     """With ``--bilingual``, every window transcribed by the job's transcriber; else None."""
     if job.transcriber is None:
         return None
-    transcripts = transcribe_windows(job.transcriber, analysis, job.source, job.fetch, events=events)
+    transcripts = transcribe_windows(job.transcriber, analysis, job.source, job.fetch, events=events, early=early)
     code = job.source.code if job.source else detected_language(transcripts)
     return Sources({t.window.index: t.result.text for t in transcripts}, code, tuple(transcripts))
+
+
+def early_start(job: TranslateJob, first: TranslateRequest) -> EarlyStart:
+    """The job's first fetch, to start during the analysis: the transcription with ``--bilingual``, else
+    ``first`` (the first language's)."""
+    if job.transcriber is not None:
+        return EarlyStart(job.transcriber, transcribe_request(job.source), job.fetch)
+    return EarlyStart(job.backend, first, job.fetch)
 
 
 def total_usage(translations: Sequence[Translation]) -> Usage:

@@ -25,8 +25,8 @@ from dubber.dub.report import DubFacts, DubSummary, RateLimits, build_report, to
 from dubber.dub.timeline import FitOptions, Placement
 from dubber.errors import OptionError
 from dubber.events import NO_EVENTS, Events
-from dubber.jobs.common import TranslateJob, analyse, bilingual_sources, check_input_mode, total_usage
-from dubber.jobs.dub_language import LanguagePass, dub_language, layout
+from dubber.jobs.common import TranslateJob, analyse, bilingual_sources, check_input_mode, early_start, total_usage
+from dubber.jobs.dub_language import LanguagePass, dub_language, dub_request, layout
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.carry import CarryPlan, carry_plan
 from dubber.media.audio import ANALYSIS_RATE
@@ -229,17 +229,18 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
     carry = carry_plan(info.streams, kind.holds(), job.keep_original)  # every stream it can hold
     check_input_mode(info, job.backend.config.input_mode)
     # Every file of the run is written under a temporary name and put in place together at the end.
-    with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
+    with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp, \
+            early_start(job, dub_request(job, job.target)) as early:
         work = Path(tmp)
-        analysis = analyse(info, work, job.vad_method, job.windows, events=events)
+        analysis = analyse(info, work, job.vad_method, job.windows, events=events, early=early)
         with ThreadPoolExecutor(1, thread_name_prefix="loudness") as measuring:
             # measured on the decoded analysis audio, as the mix hears it, while the first windows are out:
             # the first clip needs it, the requests do not
             original = measuring.submit(track_loudness, analysis.pcm, ANALYSIS_RATE, 2 if layout(info) == "stereo" else 1)
-            sources = bilingual_sources(job, analysis, events)  # once, for every language
+            sources = bilingual_sources(job, analysis, events, early)  # once, for every language
             stretch = stretch_method()
-            passes = [dub_language(job, lang, analysis, original, sources, work / lang.code, stretch, kind, events)
-                      for lang in job.targets]
+            passes = [dub_language(job, lang, analysis, original, sources, work / lang.code, stretch, kind, events,
+                                   early) for lang in job.targets]
         texts, mixes = [], []
         for done in passes:
             cues = list(done.cues.cues)

@@ -19,7 +19,7 @@ from dubber.dub.feed import DubFeed, Settler
 from dubber.dub.render import DUB_RATE, TrackRender
 from dubber.dub.timeline import Placement, dubbed_speech
 from dubber.events import Events
-from dubber.jobs.common import Analysis, Sources, translate_windows
+from dubber.jobs.common import Analysis, EarlyStart, Sources, translate_windows
 from dubber.languages import Lang
 from dubber.media.loudness import parse_measurement
 from dubber.media.mux import EncodeSpec, OutputKind, build_encode_args, mix_muxer, mix_rate
@@ -63,15 +63,19 @@ def layout(info: MediaInfo) -> str:
     return "stereo" if info.channels >= 2 else "mono"
 
 
+def dub_request(job: DubJob, lang: Lang) -> TranslateRequest:
+    """What a language's windows ask for: its text and speech."""
+    return TranslateRequest(target=lang, source=job.source, want_audio=True, voice=job.voice, glossary=job.glossary)
+
+
 def _translate(job: DubJob, lang: Lang, analysis: Analysis, spool: ClipSpool, arrived: Callable[[Translation], None],
-               events: Events) -> tuple[list[Translation], FetchStats]:
+               events: Events, early: EarlyStart | None) -> tuple[list[Translation], FetchStats]:
     """Translate every window with speech; each answer's audio goes to the spool as it arrives, and on to
     the mix (``arrived``)."""
-    request = TranslateRequest(target=lang, source=job.source, want_audio=True, voice=job.voice,
-                               glossary=job.glossary)
     # Each answer's speech is spooled to disk as it arrives; only its text is held on to.
-    return translate_windows(job.backend, analysis, request, fetch=job.fetch, on_done=arrived,
-                             keep=lambda t: Translation(t.window, replace(t.result, audio_pcm=b"")), events=events)
+    return translate_windows(job.backend, analysis, dub_request(job, lang), fetch=job.fetch, on_done=arrived,
+                             keep=lambda t: Translation(t.window, replace(t.result, audio_pcm=b"")), events=events,
+                             early=early)
 
 
 def _timed_to_dub(translations: Sequence[Translation], placements: Sequence[Placement],
@@ -100,8 +104,8 @@ def _encode_spec(analysis: Analysis, kind: OutputKind, folder: Path) -> EncodeSp
 
 
 def _mix_while_translating(job: DubJob, lang: Lang, analysis: Analysis, original: Future, spool: ClipSpool,
-                           spec: EncodeSpec, stretch: str,
-                           events: Events) -> tuple[list[Translation], FetchStats, list[Placement], str]:
+                           spec: EncodeSpec, stretch: str, events: Events,
+                           early: EarlyStart | None) -> tuple[list[Translation], FetchStats, list[Placement], str]:
     """Translate, feeding the encoder each settled part of the track as the answers come in; then the rest.
     ``original``: the original's loudness, being measured. The translations, how the fetching went, the
     whole plan, and the encoder's log."""
@@ -118,7 +122,7 @@ def _mix_while_translating(job: DubJob, lang: Lang, analysis: Analysis, original
                 spooled = spool.add(translation)
                 feed.push(*settler.arrive(translation.window.index, spooled.parts if spooled else ()))
 
-            translations, fetched = _translate(job, lang, analysis, spool, arrived, events)
+            translations, fetched = _translate(job, lang, analysis, spool, arrived, events, early)
             placements = settler.plan()
             # what is left: the clips after the last gap in the answers, and the encoder catching up
             events.stage("render", total=len(placements), unit="clips", detail=lang.code)
@@ -140,7 +144,8 @@ def _warn_overflow(label: str, placements: Sequence[Placement], max_speed: float
 
 
 def dub_language(job: DubJob, lang: Lang, analysis: Analysis, original: Future, sources: Sources | None,
-                 folder: Path, stretch: str, kind: OutputKind, events: Events) -> LanguagePass:
+                 folder: Path, stretch: str, kind: OutputKind, events: Events,
+                 early: EarlyStart | None = None) -> LanguagePass:
     """Translate, fit, cue and mix ``lang``'s dub in ``folder`` (see the module docstring). ``original`` is
     the original's loudness (a ``Loudness | None`` future: it is measured while the first windows are out)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -149,7 +154,7 @@ def dub_language(job: DubJob, lang: Lang, analysis: Analysis, original: Future, 
     spool = ClipSpool(folder / "clips", find_speech=job.timing == "dub",  # the dub splits on the cues' phrases
                       rules=cue_options.rules(lang.code), channels=2 if spec.stereo else 1)
     translations, fetched, placements, encoded_log = _mix_while_translating(job, lang, analysis, original, spool,
-                                                                           spec, stretch, events)
+                                                                           spec, stretch, events, early)
     _warn_overflow(f"{lang.code}: " if job.extra_targets else "", placements, job.fit.max_speed)
     timed = _timed_to_dub(translations, placements, spool) if job.timing == "dub" else translations
     track = build_cue_track(timed, lang.code, analysis.duration_ms, cue_options,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from dubber.backends import TranslateRequest
 from dubber.events import NO_EVENTS, Events
-from dubber.jobs.common import (TranslateJob, analyse, bilingual_sources, check_input_mode, total_usage,
-                                translate_windows)
+from dubber.jobs.common import (TranslateJob, analyse, bilingual_sources, check_input_mode, early_start,
+                                total_usage, translate_windows)
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.probe import probe
 from dubber.models import Translation, Usage
@@ -50,12 +50,14 @@ def run_subtitles(job: SubtitleJob, events: Events = NO_EVENTS) -> SubtitleRepor
     rules = job.cues.at_frame_rate(info.frame_rate)
     counts: dict[str, int] = {}
     paid: list[Translation] = []
-    with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
-        analysis = analyse(info, Path(tmp), job.vad_method, job.windows, events=events)
-        sources = bilingual_sources(job, analysis, events)
-        for lang in job.targets:
-            request = TranslateRequest(target=lang, source=job.source, glossary=job.glossary)
-            translations, _ = translate_windows(job.backend, analysis, request, fetch=job.fetch, events=events)
+    requests = [TranslateRequest(target=lang, source=job.source, glossary=job.glossary) for lang in job.targets]
+    with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp, \
+            early_start(job, requests[0]) as early:
+        analysis = analyse(info, Path(tmp), job.vad_method, job.windows, events=events, early=early)
+        sources = bilingual_sources(job, analysis, events, early)
+        for lang, request in zip(job.targets, requests):
+            translations, _ = translate_windows(job.backend, analysis, request, fetch=job.fetch, events=events,
+                                                early=early)
             cues = build_cues(translations, lang.code, analysis.duration_ms, rules,
                               sources.texts if sources else None, sources.code if sources else None)
             for fmt, path in zip(job.formats, outputs[lang.code]):

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dubber.events import NO_EVENTS, Events
-from dubber.jobs.common import JobBase, analyse, detected_language, total_usage, transcribe_windows
+from dubber.jobs.common import (EarlyStart, JobBase, analyse, detected_language, total_usage, transcribe_request,
+                                transcribe_windows)
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.probe import probe
 from dubber.models import Usage
@@ -41,9 +42,10 @@ def run_transcribe(job: TranscribeJob, events: Events = NO_EVENTS) -> Transcribe
     info = probe(job.input)
     folder = job.out_dir if job.out_dir is not None else job.input.parent
     prepare_dir(folder)
-    with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
-        analysis = analyse(info, Path(tmp), job.vad_method, job.windows, events=events)
-        transcripts = transcribe_windows(job.backend, analysis, job.source, job.fetch, job.itn, events)
+    with tempfile.TemporaryDirectory(prefix="dubber-") as tmp, \
+            EarlyStart(job.backend, transcribe_request(job.source, job.itn), job.fetch) as early:
+        analysis = analyse(info, Path(tmp), job.vad_method, job.windows, events=events, early=early)
+        transcripts = transcribe_windows(job.backend, analysis, job.source, job.fetch, job.itn, events, early)
     language = job.source.code if job.source else detected_language(transcripts)
     if job.source is None:
         log.info("detected language: %s", language or "none")

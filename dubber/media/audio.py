@@ -24,16 +24,18 @@ def raw_input_args(path: Path, rate: int, sample_format: str = "s16le") -> list[
     return ["-f", sample_format, "-ar", str(rate), "-ac", "1", "-i", str(path)]
 
 
-def extract_args(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE) -> list[str]:
-    """Decode the chosen audio stream once to raw mono PCM16 at ``rate`` in ``dest``."""
+def extract_args(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE, seconds: float | None = None) -> list[str]:
+    """Decode the chosen audio stream once to raw mono PCM16 at ``rate`` in ``dest`` (its first ``seconds``
+    only, when given)."""
+    first = ["-t", f"{seconds:g}"] if seconds is not None else []
     return ["-i", str(info.path), "-f", "s16le", "-ac", "1", "-acodec", "pcm_s16le", "-af", ALIGN_TO_ZERO,
-            "-ar", str(rate), "-map", f"0:{info.audio_index}", str(dest)]
+            "-ar", str(rate), "-map", f"0:{info.audio_index}", *first, str(dest)]
 
 
-def extract_pcm(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE) -> None:
+def extract_pcm(info: MediaInfo, dest: Path, rate: int = ANALYSIS_RATE, seconds: float | None = None) -> None:
     """Run ``extract_args``; a stream that cannot be decoded is the input's fault (InputError)."""
     try:
-        run_ffmpeg(extract_args(info, dest, rate), what="decoding the audio")
+        run_ffmpeg(extract_args(info, dest, rate, seconds), what="decoding the audio")
     except ToolError as exc:
         raise InputError(info.path, f"audio cannot be decoded ({exc})") from exc
 

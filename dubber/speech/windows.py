@@ -123,6 +123,22 @@ def plan_windows(speech: Sequence[Span], duration_ms: int, levels: Sequence[floa
     return _pad(pieces, duration_ms, options, level_array, frame_ms)
 
 
+def settled_speech(speech: Sequence[Span], trusted_ms: int, long_silence_ms: int) -> tuple[list[Span], int]:
+    """The spans of a decoded prefix whose windows a plan of the whole track will share, and where the next
+    span starts: those before the last long silence that lies, with the span after it, wholly before
+    ``trusted_ms`` (past which the prefix's detection may still change). Long silences are hard window
+    boundaries (rule 1), and nothing else looks across one, so these windows are planned already.
+
+    >>> settled_speech([Span(0, 900), Span(3500, 4000), Span(4200, 5000), Span(9000, 9500)], 8000, 2000)
+    ([Span(start_ms=0, end_ms=900)], 3500)
+    """
+    final = [s for s in sorted(speech, key=lambda s: s.start_ms) if s.end_ms <= trusted_ms]
+    for k in range(len(final) - 1, 0, -1):
+        if final[k].start_ms - final[k - 1].end_ms >= long_silence_ms:
+            return final[:k], final[k].start_ms
+    return [], 0
+
+
 def _normalise(speech: Sequence[Span], duration_ms: int) -> list[Span]:
     """Sorted, clipped to the track, empty spans dropped, overlapping or touching spans merged."""
     out: list[Span] = []

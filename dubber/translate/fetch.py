@@ -162,37 +162,70 @@ def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,
     ``keep`` slims what is held until the end (a dub spools its speech to disk and keeps only the text),
     so memory stays flat however long the media. ``events`` hears of each window as it ends, answered or
     failed for good."""
-    in_order = backend.context_windows > 0
-    # What the backend says shapes its answers (endpoint, model, languages, ...): the key's other half.
-    cache = WindowCache(options.cache_dir, options.cache_max_bytes) if options.cache_dir else None
-    if cache:
-        cache.tidy()
-    workers = 1 if in_order else max(1, options.jobs)
-    shared = _Shared(cache, backend.cache_identity(plan.request), threading.Event(), [] if in_order else None,
-                     AdaptiveLimit(workers))
-    if in_order and options.jobs > 1:
-        log.info("each window carries the ones before it as context: windows are sent one at a time")
-    # One worker runs its queue in submission order: with context, each window sees the ones before it.
-    pool = DaemonPool(workers)
-    try:
-        futures = {pool.submit(_fetch_one, backend, plan, w, options, shared): w for w in plan.windows}
-        done, failed, stats = _collect(futures, _Watch(plan.request, shared.tally, on_done, keep, events))
-    except BaseException:
-        # a window failed for good, or Ctrl-C: send nothing more; queued windows are dropped, backoffs end
-        # at once, and requests under way are not waited for (daemon workers: the process may exit now)
-        shared.stop.set()
-        pool.shutdown(cancel=True)
-        raise
-    pool.shutdown()
-    stats.lowest_in_flight, stats.rate_limit_cuts = shared.limit.stats.lowest, shared.limit.stats.cuts
-    if stats.rate_limit_cuts:
-        log.warning("the service rate-limited this run: requests in flight were cut %d times, to %d at the "
-                    "fewest (of %d)", stats.rate_limit_cuts, stats.lowest_in_flight, workers)
-    if cache:
-        cache.tidy()  # this run's answers may have pushed it over its size
-    if failed:
-        raise _failure(plan.windows, failed, options.retry.attempts)
-    return [done[w.index] for w in plan.windows], stats
+    return Fetcher(backend, plan.request, options).collect(plan, on_done, keep, events)
+
+
+class Fetcher:
+    """The requests of one fetch: windows are sent as they are handed over (``submit``), the first ones
+    while the rest of the media is still being analysed, and ``collect`` gathers every answer of the
+    whole plan. A window handed over twice is sent once."""
+
+    def __init__(self, backend: Backend, request: TranslateRequest, options: FetchOptions) -> None:
+        self.backend, self.request, self.options = backend, request, options
+        in_order = backend.context_windows > 0
+        # What the backend says shapes its answers (endpoint, model, languages, ...): the key's other half.
+        self.cache = WindowCache(options.cache_dir, options.cache_max_bytes) if options.cache_dir else None
+        if self.cache:
+            self.cache.tidy()
+        self.workers = workers = 1 if in_order else max(1, options.jobs)
+        self.shared = _Shared(self.cache, backend.cache_identity(request), threading.Event(), [] if in_order else None,
+                              AdaptiveLimit(workers))
+        if in_order and options.jobs > 1:
+            log.info("each window carries the ones before it as context: windows are sent one at a time")
+        # One worker runs its queue in submission order: with context, each window sees the ones before it.
+        self.pool = DaemonPool(workers)
+        self.sent: dict[Window, Future] = {}
+
+    def submit(self, plan: FetchPlan) -> None:
+        """Send ``plan``'s windows (those not sent yet), in order."""
+        for window in plan.windows:
+            if window not in self.sent:
+                self.sent[window] = self.pool.submit(_fetch_one, self.backend, plan, window, self.options, self.shared)
+
+    def stop(self) -> None:
+        """Send nothing more: queued windows are dropped, backoffs end at once, and requests under way are
+        not waited for (daemon workers: the process may exit now)."""
+        self.shared.stop.set()
+        self.pool.shutdown(cancel=True)
+
+    def collect(self, plan: FetchPlan, on_done: Callable[[Translation], None] | None = None,
+                keep: Callable[[Translation], Translation] | None = None,
+                events: Events = NO_EVENTS) -> tuple[list[Translation], FetchStats]:
+        """Every window of ``plan`` translated, in window order (see ``fetch_all``)."""
+        try:
+            self.submit(plan)
+            futures = {self.sent[w]: w for w in plan.windows}
+            for window, future in self.sent.items():
+                if future not in futures:  # handed over early, but not in the plan: not wanted after all
+                    log.warning("window %d (%d-%d ms) was sent early but is not in the plan", window.index,
+                                window.start_ms, window.end_ms)
+                    future.cancel()
+            done, failed, stats = _collect(futures, _Watch(plan.request, self.shared.tally, on_done, keep, events))
+        except BaseException:
+            # a window failed for good, or Ctrl-C: send nothing more
+            self.stop()
+            raise
+        self.pool.shutdown()
+        limit = self.shared.limit.stats
+        stats.lowest_in_flight, stats.rate_limit_cuts = limit.lowest, limit.cuts
+        if stats.rate_limit_cuts:
+            log.warning("the service rate-limited this run: requests in flight were cut %d times, to %d at the "
+                        "fewest (of %d)", stats.rate_limit_cuts, stats.lowest_in_flight, self.workers)
+        if self.cache:
+            self.cache.tidy()  # this run's answers may have pushed it over its size
+        if failed:
+            raise _failure(plan.windows, failed, self.options.retry.attempts)
+        return [done[w.index] for w in plan.windows], stats
 
 
 @dataclass(frozen=True)
