@@ -210,6 +210,8 @@ class Fetcher:
                     log.warning("window %d (%d-%d ms) was sent early but is not in the plan", window.index,
                                 window.start_ms, window.end_ms)
                     future.cancel()
+            # _collect lets each answer go once it is used (a dub's speech: ~110 MB an hour): hold no other
+            self.sent.clear()
             done, failed, stats = _collect(futures, _Watch(plan.request, self.shared.tally, on_done, keep, events))
         except BaseException:
             # a window failed for good, or Ctrl-C: send nothing more

@@ -32,3 +32,45 @@ def test_windows_are_reported_as_their_answers_arrive(tmp_path: Path):
     times = [t for t, _ in watcher.seen]
     assert [r.index for _, r in watcher.seen] == [0, 1, 2] and all(r.status == "ok" for _, r in watcher.seen)
     assert times[1] - times[0] > 0.4 and times[2] - times[1] > 0.4, times
+
+
+class _Speaking:
+    """A backend stand-in (the protocol's collaborator) answering each window with 1 MB of speech."""
+
+    context_windows = 0
+
+    def cache_identity(self, request) -> dict:
+        return {"stand-in": 1}
+
+    def translate(self, media, request, *, window=None, context=()):
+        from dubber.models import TranslationResult
+
+        return TranslationResult(f"window {window}", bytes(1_000_000))
+
+
+def test_each_answers_speech_is_let_go_once_it_is_used_early_windows_included():
+    """An hour's dub gets ~110 MB of speech: none of it may be held until the end of the fetch."""
+    import tracemalloc
+    from dataclasses import replace
+
+    from dubber.backends import TranslateRequest, WindowMedia
+    from dubber.models import Translation, Window
+    from dubber.translate.fetch import Fetcher, FetchPlan
+
+    windows = [Window(k, 1000 * k, 1000 * k + 800, ()) for k in range(40)]
+    request = TranslateRequest(target=parse_lang("fr"), want_audio=True)
+
+    def plan(some):
+        return FetchPlan(some, lambda w: WindowMedia(b"RIFF", "audio/wav"), request)
+
+    tracemalloc.start()
+    try:
+        fetcher = Fetcher(_Speaking(), request, FetchOptions(jobs=4))
+        fetcher.submit(plan(windows[:10]))  # sent early, as during the analysis
+        time.sleep(0.2)  # their answers are in before the collect begins
+        kept, _ = fetcher.collect(plan(windows), keep=lambda t: Translation(t.window, replace(t.result, audio_pcm=b"")))
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(kept) == 40 and all(t.result.audio_pcm == b"" for t in kept)
+    assert held < 5_000_000, f"{held / 1e6:.0f} MB of answers still held after the fetch"
