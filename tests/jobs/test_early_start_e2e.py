@@ -28,9 +28,12 @@ def _talk(seconds: float, seed: int, music_db: float | None = None):
     return compose(layout, tail_s=1.0, music_db=music_db, seed=seed)
 
 
-@pytest.mark.parametrize("vad, music_db, seed", [("energy", None, 1), ("energy", -15, 2), ("webrtc", -20, 3)])
-def test_the_prefix_windows_are_the_whole_plans_first_windows(tmp_path: Path, vad, music_db, seed):
-    media = write_media(_talk(150, seed, music_db).pcm, tmp_path / "talk.wav")
+@pytest.mark.parametrize("vad, music_db, seed, seconds", [
+    ("energy", None, 1, 150), ("energy", -15, 2, 150), ("webrtc", -20, 3, 150), ("ten", -15, 6, 150),
+    ("silero", None, 7, 100),  # the slowest detector: a shorter talk
+])
+def test_the_prefix_windows_are_the_whole_plans_first_windows(tmp_path: Path, vad, music_db, seed, seconds):
+    media = write_media(_talk(seconds, seed, music_db).pcm, tmp_path / "talk.wav")
     handed = []
     whole = analyse(probe(media), tmp_path, vad, WindowOptions(), early=handed.append, early_s=60)
     assert len(handed) == 1
@@ -38,9 +41,6 @@ def test_the_prefix_windows_are_the_whole_plans_first_windows(tmp_path: Path, va
     assert len(prefix.windows) >= 3, "the prefix settled too little to be worth sending early"
     assert prefix.windows == whole.windows[:len(prefix.windows)]
     assert len(prefix.pcm) < len(whole.pcm) and prefix.windows[-1].end_ms < 60_000
-    late = []
-    analyse(probe(media), tmp_path, vad, WindowOptions(), early=late.append, early_s=140)  # nothing settles early
-    assert late == [] or late[0].windows == whole.windows[:len(late[0].windows)]
 
 
 def test_a_long_input_sends_its_first_windows_during_the_decode_and_writes_the_same(tmp_path: Path, run_dubber,
