@@ -7,7 +7,8 @@ Run from the repository root:
     python benchmarks/perf.py --minutes 10 --jobs 8 --latency 1.0 [--baseline-windows K] [--commands subtitles,dub]
 
 The media (speech from samples/speech in turns of 1-2 sentences 0.3-0.8 s apart, turns 1.5-3 s apart, seeded:
-~510 windows an hour; with 200 ms of padding on each window, audio sent was ~1.19 x speech, as in the issue's reference run;
+~510 windows an hour; with a full 200 ms of padding on each window the audio sent was ~1.19 x the speech,
+as in the issue's reference run;
 a 160x90 5 fps video; AAC audio, 48 kHz stereo as most videos carry, or with --audio mono16k the 16 kHz mono
 the test helpers write) is made once per length and kept in /tmp/dubber-perf. Columns:
 - wall: the command's wall time; ideal: ceil(requests / jobs) x latency; last answer: when the emulator
