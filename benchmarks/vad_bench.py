@@ -120,6 +120,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dubber.errors import OptionError  # noqa: E402
+from dubber.media.audio import PcmFile  # noqa: E402
 from dubber.speech import vad  # noqa: E402
 from tests.support.mediagen import RATE, Scene, compose, music_bed, with_bed  # noqa: E402
 
@@ -283,14 +284,15 @@ def summary(results: dict[tuple[str, str], Tally]) -> None:
 
 
 def hour(method: str) -> None:
-    """Time and peak Python-heap memory for an hour of audio read through a memmap, like the pipeline."""
+    """Time and peak Python-heap memory for an hour of audio read from disk a block at a time (``PcmFile``),
+    like the pipeline."""
     sc = scene(layouts(1)[0], "music", -15, 1)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "hour.raw"
         with raw.open("wb") as out:
             for _ in range(3600 * 1000 // sc.duration_ms + 1):
                 out.write(sc.pcm.astype("<i2").tobytes())
-        pcm = np.memmap(raw, dtype="<i2", mode="r")
+        pcm = PcmFile(raw)
         tracemalloc.start()
         start = time.perf_counter()
         spans = vad.detect_speech(pcm, RATE, method)

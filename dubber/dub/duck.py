@@ -1,9 +1,10 @@
-"""Ducking: where and how much the original is lowered under the dub (pure). The gains are written one
-value per ms and multiplied into the original by the final ffmpeg pass."""
+"""Ducking: where and how much the original is lowered under the dub (pure). The gains are made one value
+per ms for the stretch of the track being rendered, and multiplied into the original by the dub's
+encoder (``dubber.dub.render``, ``dubber.media.mux.build_encode_graph``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -56,13 +57,6 @@ def envelope(spans: Sequence[Span], first_ms: int, end_ms: int, options: DuckOpt
         up = ((span.end_ms + options.release_ms) - t) / max(options.release_ms, 1)
         depth = np.maximum(depth, np.clip(np.minimum(down, up), 0.0, 1.0))
     return (10 ** (-options.depth_db * depth / 20)).astype("<f4")
-
-
-def envelope_chunks(spans: Sequence[Span], total_ms: int, options: DuckOptions = DuckOptions(),
-                    chunk_ms: int = 60000) -> Iterator[np.ndarray]:
-    """``envelope`` for ``[0, total_ms)`` in chunks of ``chunk_ms`` (so an hour needs no hour-long array)."""
-    for first in range(0, max(total_ms, 0), chunk_ms):
-        yield envelope(spans, first, min(first + chunk_ms, total_ms), options)
 
 
 def settled_ms(next_start_ms: int, options: DuckOptions) -> int:
