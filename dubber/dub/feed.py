@@ -29,7 +29,7 @@ class Settler:
         self._starts = [w.start_ms for w in windows]
         self._waiting: dict[int, tuple[Clip, ...]] = {}  # answered after a gap: position -> its clips
         self._answered = 0  # windows answered from the first on
-        self._clips: list[Clip] = []  # theirs
+        self._open: list[Clip] = []  # their clips not settled yet, in the timeline's order
         self._settled: list[Placement] = []
         self.duration_ms, self.options = duration_ms, options
 
@@ -38,7 +38,8 @@ class Settler:
         before), and where the first clip not yet settled may start (the track is final up to there)."""
         self._waiting[self._position[index]] = tuple(clips)
         while self._answered in self._waiting:
-            self._clips += self._waiting.pop(self._answered)
+            voiced = [c for c in self._waiting.pop(self._answered) if c.length_ms > 0]
+            self._open = sorted(self._open + voiced, key=lambda c: (c.onset_ms, c.index, c.part))
             self._answered += 1
         horizon = self._starts[self._answered] if self._answered < len(self._starts) else None
         return self._settle(horizon)
@@ -50,12 +51,13 @@ class Settler:
         return list(self._settled)
 
     def _settle(self, horizon: int | None) -> tuple[list[Placement], int]:
-        settled = settled_placements(self._clips, self.duration_ms, self.options, horizon)
-        if settled[:len(self._settled)] != self._settled:  # the timeline's promise, checked where it is used
-            raise RuntimeError("a settled dub placement moved: the track already encoded would be wrong")
-        new, self._settled = settled[len(self._settled):], settled
-        onsets = sorted(min(max(c.onset_ms, 0), self.duration_ms) for c in self._clips if c.length_ms > 0)
-        first_open = onsets[len(settled)] if len(settled) < len(onsets) else None
+        # Only the clips still open are fitted: the last settled one plays at natural speed (a run of
+        # sped-up clips settles whole), and a clip's fit looks only ahead, so nothing before it can change
+        # theirs. Each answer costs the few open clips, not the hour's.
+        new = settled_placements(self._open, self.duration_ms, self.options, horizon)
+        self._open = self._open[len(new):]
+        self._settled += new
+        first_open = min(max(self._open[0].onset_ms, 0), self.duration_ms) if self._open else None
         limits = [t for t in (first_open, horizon) if t is not None]
         return new, min(limits) if limits else self.duration_ms
 

@@ -15,7 +15,7 @@ from dubber.media.audio import ANALYSIS_RATE, PcmFile, extract_pcm, wav_bytes
 from dubber.models import MediaInfo, Span, Translation, Usage, Window
 from dubber.speech import vad
 from dubber.speech.frames import Samples
-from dubber.speech.windows import WindowOptions, plan_windows, settled_speech
+from dubber.speech.windows import WindowOptions, plan_settled, plan_windows
 from dubber.subtitles.cues import CueOptions
 from dubber.translate.fetch import Fetcher, FetchOptions, FetchPlan, FetchStats
 
@@ -73,7 +73,9 @@ class Analysis:
 
 
 EARLY_S = 300  # seconds decoded first from a longer input: their windows are sent while the rest decodes
-TRUSTED_MARGIN_MS = 10_000  # how far before a prefix's end its speech detection may differ from the whole's
+# How far before a prefix's end its speech detection may differ from the whole's: the energy detector's
+# floor looks half its window ahead, plus a hop (tests/jobs/test_early_start_e2e.py holds the two together)
+TRUSTED_MARGIN_MS = 10_000
 
 
 def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOptions,
@@ -113,10 +115,10 @@ def _analyse_prefix(info: MediaInfo, workdir: Path, vad_method: str, options: Wi
     levels = vad.frame_levels(pcm, ANALYSIS_RATE)
     speech = vad.detect_speech(pcm, ANALYSIS_RATE, method=vad_method, levels=levels)
     trusted_ms = len(pcm) * 1000 // ANALYSIS_RATE - TRUSTED_MARGIN_MS
-    settled, next_start = settled_speech(speech, trusted_ms, options.long_silence_ms)
-    windows = plan_windows(settled, next_start, levels, vad.FRAME_MS, options) if settled else []
+    windows = plan_settled(speech, trusted_ms, levels, vad.FRAME_MS, options)
     log.info("%d windows settled in the first %d s: they go while the rest is decoded", len(windows), seconds)
-    return Analysis(info, pcm, next_start, tuple(settled), tuple(windows), workdir)
+    end_ms = windows[-1].end_ms if windows else 0
+    return Analysis(info, pcm, end_ms, tuple(s for w in windows for s in w.speech), tuple(windows), workdir)
 
 
 class EarlyStart:

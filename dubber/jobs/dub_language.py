@@ -21,6 +21,7 @@ from dubber.dub.timeline import Placement, dubbed_speech
 from dubber.events import Events
 from dubber.jobs.common import Analysis, EarlyStart, Sources, translate_windows
 from dubber.languages import Lang
+from dubber.media.audio import ANALYSIS_RATE
 from dubber.media.loudness import parse_measurement
 from dubber.media.mux import EncodeSpec, OutputKind, build_encode_args, mix_muxer, mix_rate
 from dubber.media.tool import FfmpegFeed
@@ -126,8 +127,9 @@ def _mix_while_translating(job: DubJob, lang: Lang, analysis: Analysis, original
             placements = settler.plan()
             # what is left: the clips after the last gap in the answers, and the encoder catching up
             events.stage("render", total=len(placements), unit="clips", detail=lang.code)
-            # one extra second: the original's gain must outlast the original, which it multiplies
-            feed.close(analysis.duration_ms + 1000)
+            # to the original audio's end (a video's picture may outlast it), and one second more: the gain
+            # must outlast the original it multiplies; the encoder ends with the original, and drops the rest
+            feed.close(len(analysis.pcm) * 1000 // ANALYSIS_RATE + 1000)
             events.advance(len(placements))
         except BaseException:
             encoder.abort()

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -138,9 +139,13 @@ def _wait(proc: subprocess.Popen) -> int:
 class FfmpegFeed:
     """An ffmpeg that reads one input from its stdin while the caller makes it (``-i pipe:0`` in ``args``):
     ``write`` what is ready, then ``finish`` for its log (where ``ebur128`` prints); leaving the ``with``
-    block any other way kills it. Waiting for input is its normal state, so the stall watchdog starts only
-    once the input has ended; a stalled or failed feed cannot be run again (its input is gone) and raises
-    ToolError."""
+    block any other way kills it.
+
+    An ffmpeg may end, successfully, before its feed does (a mix that ends with its other input): what is
+    written after that is not needed and is dropped. Waiting for input is its normal state, so it counts
+    as stalled only when a write has been blocked (ffmpeg is not reading) while it used no CPU for
+    ``STALL_S``, or when it uses none for that long after its input ended; it is then killed and, since
+    its input is gone, not run again: a ToolError, as for a failure."""
 
     def __init__(self, args: list[str], *, what: str, loglevel: str = "info") -> None:
         self.what = what
@@ -152,6 +157,10 @@ class FfmpegFeed:
         except OSError as exc:
             self._errors.close()
             raise ToolError(f"cannot run ffmpeg ({exc.strerror})") from exc
+        self._ended = False  # it finished with what it had read: the rest of the feed is not needed
+        self._stalled = False
+        self._blocked_since: float | None = None  # when the write under way began
+        threading.Thread(target=self._watch_writes, name="ffmpeg-feed-watch", daemon=True).start()
 
     def __enter__(self) -> "FfmpegFeed":
         return self
@@ -163,11 +172,18 @@ class FfmpegFeed:
 
     def write(self, data: bytes) -> None:
         """Hand ffmpeg the next stretch of its input (blocks while ffmpeg is behind)."""
+        if self._ended:
+            return
+        self._blocked_since = time.monotonic()
         try:
             self._proc.stdin.write(data)
-        except (BrokenPipeError, ValueError):  # ffmpeg has ended: its log says why
-            self._proc.wait()
-            raise ToolError(f"ffmpeg failed while {self.what}: {self._last_line()}") from None
+        except (BrokenPipeError, ValueError):  # ffmpeg has ended: a success, or its log says why not
+            if self._proc.wait() == 0 and not self._stalled:
+                self._ended = True
+                return
+            raise self._error() from None
+        finally:
+            self._blocked_since = None
 
     def finish(self) -> str:
         """End the input, wait for ffmpeg, and return its log."""
@@ -178,10 +194,11 @@ class FfmpegFeed:
         try:
             returncode = _wait(self._proc)
         except _Stalled:
+            self._stalled = True
             self.abort()
-            raise ToolError(f"ffmpeg stalled while {self.what} (no CPU used for {STALL_S:.0f} s)") from None
+            returncode = -1
         if returncode != 0:
-            raise ToolError(f"ffmpeg failed while {self.what}: {self._last_line()}")
+            raise self._error()
         return self._log()
 
     def abort(self) -> None:
@@ -194,13 +211,35 @@ class FfmpegFeed:
             except BrokenPipeError:
                 pass
 
+    def _watch_writes(self) -> None:
+        """Kill ffmpeg when a write has been blocked while it used no CPU for STALL_S (deadlocked, like the
+        many-input passes ``run_ffmpeg`` retries; a busy encoder uses CPU, and one waiting for input blocks
+        no write)."""
+        ticks, still_since = _cpu_ticks(self._proc.pid), time.monotonic()
+        while self._proc.poll() is None:
+            time.sleep(min(1.0, STALL_S / 4))
+            now, blocked = _cpu_ticks(self._proc.pid), self._blocked_since
+            if now is None or now != ticks:
+                ticks, still_since = now, time.monotonic()
+            elif blocked is not None and time.monotonic() - max(still_since, blocked) >= STALL_S:
+                self._stalled = True
+                self._proc.kill()
+                return
+
+    def _error(self) -> ToolError:
+        if self._stalled:
+            return ToolError(f"ffmpeg stalled while {self.what} (no CPU used for {STALL_S:.0f} s)")
+        return ToolError(f"ffmpeg failed while {self.what}: {self._reason()}")
+
     def _log(self) -> str:
         self._errors.seek(0)
         return self._errors.read().decode("utf-8", "replace")
 
-    def _last_line(self) -> str:
-        lines = self._log().strip().splitlines()
-        return lines[-1] if lines else f"exit {self._proc.returncode}"
+    def _reason(self) -> str:
+        """The log's last error line (it prints at info level, so its last line may be a statistic)."""
+        lines = [line for line in self._log().strip().splitlines() if line.strip()]
+        errors = [line for line in lines if re.search(r"error|invalid|cannot|no such", line, re.I)]
+        return (errors or lines or [f"exit {self._proc.returncode}"])[-1]
 
 
 @functools.lru_cache(maxsize=None)

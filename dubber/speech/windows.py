@@ -139,6 +139,17 @@ def settled_speech(speech: Sequence[Span], trusted_ms: int, long_silence_ms: int
     return [], 0
 
 
+def plan_settled(speech: Sequence[Span], trusted_ms: int, levels: Sequence[float] | np.ndarray, frame_ms: int,
+                 options: WindowOptions = WindowOptions()) -> list[Window]:
+    """The windows of a decoded prefix that a plan of the whole track will share (``settled_speech``'s
+    spans), planned as if the track ended halfway through the long silence after them, so that the last
+    one's padding is bounded as the whole plan bounds it: by half the pause to the next window."""
+    settled, next_start = settled_speech(speech, trusted_ms, options.long_silence_ms)
+    if not settled:
+        return []
+    return plan_windows(settled, settled[-1].end_ms + (next_start - settled[-1].end_ms) // 2, levels, frame_ms, options)
+
+
 def _normalise(speech: Sequence[Span], duration_ms: int) -> list[Span]:
     """Sorted, clipped to the track, empty spans dropped, overlapping or touching spans merged."""
     out: list[Span] = []

@@ -205,6 +205,22 @@ def test_silent_input_still_gives_a_full_length_file(tmp_path: Path, run_dubber,
     assert report["windows"] == [] and read_srt(outputs[1]) == []
 
 
+def test_a_video_whose_picture_outlasts_its_audio_is_dubbed_to_the_audios_end(tmp_path: Path, scene, run_dubber):
+    from dubber.media.tool import run_ffmpeg
+
+    audio = write_media(scene.pcm, tmp_path / "speech.wav")
+    video = tmp_path / "talk.mp4"  # 3 s of picture after the sound ends, as many videos have
+    run_ffmpeg(["-f", "lavfi", "-t", f"{scene.duration_ms / 1000 + 3:.3f}", "-i", "testsrc2=size=64x36:rate=10",
+                "-i", str(audio), "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-c:a", "aac", str(video)],
+               what="writing the video")
+    _, outputs, report = _dub(run_dubber, video, "--to", "fr", "--mix", "replace")
+    streams = avprobe.streams(outputs[0])
+    dub, rate = avprobe.decode_audio(outputs[0], streams[1].index)
+    original, original_rate = avprobe.decode_audio(video, 1)
+    assert abs(len(dub) / rate - len(original) / original_rate) < 0.05  # the mix ends with the original
+    _check_dub_audio(dub, rate, report, scene)
+
+
 @pytest.mark.parametrize("stage, crash, message", [
     # the final pass fails after writing half a file
     ("*-map_chapters*", 'for last; do :; done\n  echo half a file > "$last"', "writing talk.zh.mp4"),

@@ -43,6 +43,24 @@ def test_the_prefix_windows_are_the_whole_plans_first_windows(tmp_path: Path, va
     assert len(prefix.pcm) < len(whole.pcm) and prefix.windows[-1].end_ms < 60_000
 
 
+def test_the_prefix_keeps_the_whole_plans_padding_when_long_silences_are_short(tmp_path: Path):
+    """A last window's padding is bounded by half the pause after it, in the prefix as in the whole."""
+    options = WindowOptions(long_silence_ms=300, min_ms=500, max_ms=4000, split_pause_ms=250, pad_ms=200)
+    media = write_media(_talk(150, 8).pcm, tmp_path / "talk.wav")
+    handed = []
+    whole = analyse(probe(media), tmp_path, "energy", options, early=handed.append, early_s=60)
+    assert handed and handed[0].windows == whole.windows[:len(handed[0].windows)]
+
+
+def test_the_trusted_margin_covers_what_the_detectors_look_ahead():
+    from dubber.jobs.common import TRUSTED_MARGIN_MS
+    from dubber.speech.vad import FRAME_MS, EnergyTuning
+
+    energy = EnergyTuning()
+    hop_ms = max(1, energy.floor_window_ms // FRAME_MS // 8) * FRAME_MS  # rolling_floor's hop
+    assert TRUSTED_MARGIN_MS >= energy.floor_window_ms // 2 + 2 * hop_ms + energy.hangover_ms + energy.pad_ms
+
+
 def test_a_long_input_sends_its_first_windows_during_the_decode_and_writes_the_same(tmp_path: Path, run_dubber,
                                                                                      emulator):
     # over EARLY_S (300 s) with its margins: the run takes the early path; plan never does

@@ -67,3 +67,23 @@ def test_a_fed_ffmpeg_that_dies_or_stalls_is_one_error_and_is_not_left_running(t
         with pytest.raises(ToolError, match=r"ffmpeg stalled while encoding the dub \(no CPU used for 1 s\)"):
             feed.finish()
         assert feed._proc.poll() is not None  # killed
+
+
+def test_a_fed_ffmpeg_that_ends_well_before_its_feed_does_is_not_an_error(tmp_path, monkeypatch):
+    # a mix ends with its other input: ffmpeg exits 0 and the rest of what it is fed is not needed
+    script = _script(tmp_path, 'head -c 1000 > /dev/null; echo "mixed" >&2; exit 0')
+    monkeypatch.setattr(tool, "ffmpeg_exe", lambda: str(script))
+    with tool.FfmpegFeed(["-i", "pipe:0"], what="encoding the dub") as feed:
+        for _ in range(100):
+            feed.write(b"\0" * 65536)
+        assert "mixed" in feed.finish()
+
+
+def test_a_fed_ffmpeg_that_stops_reading_and_uses_no_cpu_is_killed(tmp_path, monkeypatch):
+    script = _script(tmp_path, "exec sleep 60")  # deadlocked: reads nothing more, uses no CPU
+    monkeypatch.setattr(tool, "ffmpeg_exe", lambda: str(script))
+    monkeypatch.setattr(tool, "STALL_S", 1.0)
+    with tool.FfmpegFeed(["-i", "pipe:0"], what="encoding the dub") as feed:
+        with pytest.raises(ToolError, match=r"ffmpeg stalled while encoding the dub \(no CPU used for 1 s\)"):
+            for _ in range(1000):  # the pipe fills, and the write blocks until the watchdog kills it
+                feed.write(b"\0" * 65536)

@@ -206,3 +206,35 @@ def test_padding_stops_at_digital_silence_but_not_over_a_bed():
     bed = np.where(silent < -60, -45.0, silent)  # the same voice over a bed at -45 dB
     assert [(w.start_ms, w.end_ms) for w in plan_windows(speech, 5000, bed, 20)] == [(800, 3200)]
     assert [(w.start_ms, w.end_ms) for w in plan_windows(speech, 5000, [], 20)] == [(800, 3200)]  # no levels
+
+
+@st.composite
+def _talks(draw):
+    """Spans with pauses of every kind (some just over a short long-silence, under twice the padding)."""
+    options = WindowOptions(long_silence_ms=draw(st.sampled_from([300, 1000, 2000])), min_ms=500, max_ms=4000,
+                            split_pause_ms=250, pad_ms=draw(st.sampled_from([100, 200])))
+    spans, cursor = [], draw(st.integers(0, 3000))
+    for _ in range(draw(st.integers(1, 30))):
+        length = draw(st.integers(100, 6000))
+        spans.append(Span(cursor, cursor + length))
+        cursor += length + draw(st.integers(50, 3000))
+    return spans, cursor + draw(st.integers(0, 3000)), options
+
+
+@settings(max_examples=300, deadline=None)
+@given(_talks(), st.data())
+def test_a_prefixs_settled_windows_are_the_whole_plans_first_windows(talk, data):
+    spans, duration, options = talk
+    trusted = data.draw(st.integers(0, duration))
+    settled = windows.plan_settled(spans, trusted, [], 20, options)
+    whole = windows.plan_windows(spans, duration, [], 20, options)
+    assert settled == whole[:len(settled)]
+    assert all(w.end_ms <= trusted for w in settled)
+
+
+def test_a_prefixs_last_window_is_padded_by_at_most_half_the_pause_after_it():
+    options = WindowOptions(long_silence_ms=300, min_ms=500, max_ms=4000, split_pause_ms=250, pad_ms=200)
+    spans = [Span(0, 1000), Span(1350, 2000), Span(5000, 6000)]  # a long silence of 350 ms, under twice the pad
+    settled = windows.plan_settled(spans, 2500, [], 20, options)
+    assert [(w.start_ms, w.end_ms) for w in settled] == [(0, 1175)]
+    assert settled == windows.plan_windows(spans, 7000, [], 20, options)[:1]
