@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from dubber.backends import BackendConfig, TranslateRequest, WindowMedia, make_backend
 from dubber.errors import InputError
 from dubber.events import NO_EVENTS, Events
@@ -85,7 +87,7 @@ def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOpti
 
     With ``early``, an input longer than ``early_s`` has its first ``early_s`` seconds decoded and analysed
     first, and ``early`` is handed that prefix's analysis, holding only the windows the whole plan will
-    share (``settled_speech``): a job sends them while the rest is decoded, so its first requests go
+    share (``plan_settled``): a job sends them while the rest is decoded, so its first requests go
     within a second, not after the hour's decode."""
     raw = workdir / "audio.pcm"
     # the decode and the mux show as stages with their times, not percentages: ffmpeg's -progress report
@@ -97,9 +99,7 @@ def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOpti
             early(prefix)
     extract_pcm(info, raw)
     events.advance(info.duration_ms / 1000)
-    pcm = PcmFile(raw)
-    levels = vad.frame_levels(pcm, ANALYSIS_RATE)  # once: the detector and the planner both use them
-    speech = vad.detect_speech(pcm, ANALYSIS_RATE, method=vad_method, levels=levels)
+    pcm, levels, speech = _speech(raw, vad_method)
     duration_ms = max(info.duration_ms, len(pcm) * 1000 // ANALYSIS_RATE)
     windows = plan_windows(speech, duration_ms, levels, vad.FRAME_MS, options)
     log.info("%s: %d ms of speech in %d windows", info.path.name, sum(s.duration_ms for s in speech), len(windows))
@@ -111,14 +111,20 @@ def _analyse_prefix(info: MediaInfo, workdir: Path, vad_method: str, options: Wi
     """The first ``seconds``, analysed as ``analyse`` does, keeping only what is settled."""
     raw = workdir / "prefix.pcm"
     extract_pcm(info, raw, seconds=seconds)
-    pcm = PcmFile(raw)
-    levels = vad.frame_levels(pcm, ANALYSIS_RATE)
-    speech = vad.detect_speech(pcm, ANALYSIS_RATE, method=vad_method, levels=levels)
+    pcm, levels, speech = _speech(raw, vad_method)
     trusted_ms = len(pcm) * 1000 // ANALYSIS_RATE - TRUSTED_MARGIN_MS
     windows = plan_settled(speech, trusted_ms, levels, vad.FRAME_MS, options)
     log.info("%d windows settled in the first %d s: they go while the rest is decoded", len(windows), seconds)
     end_ms = windows[-1].end_ms if windows else 0
     return Analysis(info, pcm, end_ms, tuple(s for w in windows for s in w.speech), tuple(windows), workdir)
+
+
+def _speech(raw: Path, vad_method: str) -> tuple[PcmFile, np.ndarray, tuple[Span, ...]]:
+    """The decoded audio, its band levels (computed once: the detector and the planner both use them) and
+    its speech."""
+    pcm = PcmFile(raw)
+    levels = vad.frame_levels(pcm, ANALYSIS_RATE)
+    return pcm, levels, vad.detect_speech(pcm, ANALYSIS_RATE, method=vad_method, levels=levels)
 
 
 class EarlyStart:

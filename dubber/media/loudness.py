@@ -65,10 +65,7 @@ def samples_loudness(samples: np.ndarray, rate: int, channels: int = 1) -> tuple
     lufs = pyebur128.get_loudness_global(state)
     if count < rate * 4 // 10:
         lufs = pyebur128.get_loudness_window(state, count * 1000 // rate)
-    peak = pyebur128.get_sample_peak(state, 0)
-    if not math.isfinite(lufs) or lufs <= -70 or peak <= 0:
-        return None
-    return lufs + 10 * math.log10(channels), 20 * math.log10(peak)
+    return _heard(lufs, pyebur128.get_sample_peak(state, 0), channels)
 
 
 def track_loudness(pcm: Samples, rate: int, channels: int = 1, block_s: int = 60) -> Loudness | None:
@@ -85,13 +82,20 @@ def track_loudness(pcm: Samples, rate: int, channels: int = 1, block_s: int = 60
     step = rate * block_s
     state, _ = _meter((pcm[k:k + step] for k in range(0, len(pcm), step)), rate,
                       modes.MODE_I | modes.MODE_LRA | modes.MODE_SAMPLE_PEAK | modes.MODE_HISTOGRAM)
-    lufs, peak = pyebur128.get_loudness_global(state), pyebur128.get_sample_peak(state, 0)
+    heard = _heard(pyebur128.get_loudness_global(state), pyebur128.get_sample_peak(state, 0), channels)
+    if heard is None:
+        return None
+    lra = pyebur128.get_loudness_range(state)
+    return Loudness(*heard, lra if math.isfinite(lra) else 0.0,
+                    pyebur128.get_relative_threshold(state) + 10 * math.log10(channels))
+
+
+def _heard(lufs: float, peak: float, channels: int) -> tuple[float, float] | None:
+    """``(LUFS, sample peak dBFS)`` of a mono measurement as heard on ``channels`` identical channels; None
+    under R128's -70 LUFS gate (or silent)."""
     if not math.isfinite(lufs) or lufs <= -70 or peak <= 0:
         return None
-    up = 10 * math.log10(channels)
-    lra = pyebur128.get_loudness_range(state)
-    return Loudness(lufs + up, 20 * math.log10(peak), lra if math.isfinite(lra) else 0.0,
-                    pyebur128.get_relative_threshold(state) + up)
+    return lufs + 10 * math.log10(channels), 20 * math.log10(peak)
 
 
 def gain_db(integrated: float, peak: float, target_lufs: float | None) -> float:

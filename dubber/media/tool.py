@@ -66,6 +66,12 @@ STALL_S = 30.0  # an ffmpeg that has used no CPU this long is stuck, not slow: i
 ATTEMPTS = 3
 
 
+def _command(args: list[str], loglevel: str) -> list[str]:
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, "-y", *args]
+    log.debug("running %s", " ".join(cmd))
+    return cmd
+
+
 def run_ffmpeg(args: list[str], *, what: str, loglevel: str = "error") -> str:
     """Run ffmpeg with ``args``; raise ToolError on failure. Returns ffmpeg's log, where analysis
     filters (``ebur128``) print their results at ``info`` level.
@@ -74,8 +80,7 @@ def run_ffmpeg(args: list[str], *, what: str, loglevel: str = "error") -> str:
     waiting on a futex, no CPU used; seen in about one mux in ten with a subtitle stream in the input and a
     subtitle file beside it). Where the process's CPU time can be read (Linux), one that has used none for
     ``STALL_S`` seconds is killed and run again, at most ``ATTEMPTS`` times in all."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, "-y", *args]
-    log.debug("running %s", " ".join(cmd))
+    cmd = _command(args, loglevel)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             returncode, text = _run(cmd)
@@ -122,17 +127,27 @@ def _run(cmd: list[str]) -> tuple[int, str]:
         raise ToolError(f"cannot run ffmpeg ({exc.strerror})") from exc
 
 
+class _Idle:
+    """How long a process has used no CPU, by its CPU ticks read now and then (0 where they cannot be read)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self._ticks, self._since = pid, _cpu_ticks(pid), time.monotonic()
+
+    def seconds(self) -> float:
+        now = _cpu_ticks(self.pid)
+        if now is None or now != self._ticks:
+            self._ticks, self._since = now, time.monotonic()
+        return time.monotonic() - self._since if now is not None else 0.0
+
+
 def _wait(proc: subprocess.Popen) -> int:
     """``proc``'s exit code; raise _Stalled when it uses no CPU for STALL_S seconds."""
-    ticks, still_since = _cpu_ticks(proc.pid), time.monotonic()
+    idle = _Idle(proc.pid)
     while True:
         try:
             return proc.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
-            now = _cpu_ticks(proc.pid)
-            if now is None or now != ticks:
-                ticks, still_since = now, time.monotonic()
-            elif time.monotonic() - still_since >= STALL_S:
+            if idle.seconds() >= STALL_S:
                 raise _Stalled from None
 
 
@@ -149,8 +164,7 @@ class FfmpegFeed:
 
     def __init__(self, args: list[str], *, what: str, loglevel: str = "info") -> None:
         self.what = what
-        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, "-y", *args]
-        log.debug("running %s", " ".join(cmd))
+        cmd = _command(args, loglevel)
         self._errors = tempfile.TemporaryFile()
         try:
             self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._errors)
@@ -215,13 +229,11 @@ class FfmpegFeed:
         """Kill ffmpeg when a write has been blocked while it used no CPU for STALL_S (deadlocked, like the
         many-input passes ``run_ffmpeg`` retries; a busy encoder uses CPU, and one waiting for input blocks
         no write)."""
-        ticks, still_since = _cpu_ticks(self._proc.pid), time.monotonic()
+        idle = _Idle(self._proc.pid)
         while self._proc.poll() is None:
             time.sleep(min(1.0, STALL_S / 4))
-            now, blocked = _cpu_ticks(self._proc.pid), self._blocked_since
-            if now is None or now != ticks:
-                ticks, still_since = now, time.monotonic()
-            elif blocked is not None and time.monotonic() - max(still_since, blocked) >= STALL_S:
+            still, blocked = idle.seconds(), self._blocked_since
+            if blocked is not None and min(still, time.monotonic() - blocked) >= STALL_S:
                 self._stalled = True
                 self._proc.kill()
                 return
