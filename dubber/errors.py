@@ -4,6 +4,7 @@
     ├── InputError               the input file is missing, unreadable, not media, or has no audio
     ├── OptionError              an option value is wrong (unknown language, format, ...)
     ├── ToolError                ffmpeg/ffprobe is missing or failed on media it had accepted
+    │   └── UnfitToolError       no ffmpeg at hand can do what the run needs: refused before anything is sent
     ├── OutputError              an output cannot be written
     ├── EmulatorError            the emulator cannot serve (its port is taken, its host unknown)
     └── BackendError             the translation service failed for a window
@@ -36,6 +37,11 @@ class OptionError(DubberError):
 
 class ToolError(DubberError):
     pass
+
+
+class UnfitToolError(ToolError):
+    """The ffmpeg dubber would run lacks what the job needs (too old, a missing encoder, a graph it cannot
+    run): a usage error, exit 2, raised before any request."""
 
 
 class OutputError(DubberError):

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import click
 
 from dubber.cli.progress import logging_beside_bars, progress_for
-from dubber.errors import AuthError, DubberError, InputError, OptionError
+from dubber.errors import AuthError, DubberError, InputError, OptionError, UnfitToolError
 from dubber.events import Events
 from dubber.jobs.outputs import guard_input, prepare_dir, write_text_atomic
 from dubber.jobs.runreport import Fanout, Recorder, RunFacts, RunOutcome, WarningLog, document, run_entry, to_json
@@ -30,8 +30,9 @@ _STATUS = {OK: "ok", NO_SPEECH: "no_speech", INTERRUPTED: "interrupted"}
 
 
 def exit_code_of(error: DubberError) -> int:
-    """2 for what the user can fix in the command line or the input, 1 for a run that failed."""
-    return USAGE if isinstance(error, (OptionError, InputError)) else FAILED
+    """2 for what the user can fix in the command line, the input or the ffmpeg at hand, 1 for a run that
+    failed."""
+    return USAGE if isinstance(error, (OptionError, InputError, UnfitToolError)) else FAILED
 
 
 def batch_code(codes: Sequence[int]) -> int:

@@ -14,8 +14,10 @@ from dubber.errors import DubberError
 from dubber.jobs.common import BackendChoice
 from dubber.languages import parse_lang
 from dubber.media.audio import ANALYSIS_RATE, wav_bytes
+from dubber.media import capability
+from dubber.media.mux import KINDS
 from dubber.media.stretch import stretch_method
-from dubber.media.tool import ffmpeg_exe, ffmpeg_source, ffmpeg_version
+from dubber.media.tool import candidates
 from dubber.translate import cache as window_cache
 
 
@@ -28,15 +30,39 @@ class Check:
     ok: bool | None = True  # None: worth knowing, neither fine nor wrong (a family's key you may not need)
 
 
+# what an ffmpeg must do for dubber to be of use: subtitles, and a dub into the input's own kind of file
+CORE = capability.dub_needs(KINDS["mp4"]) | capability.dub_needs(KINDS["mkv"])
+
+
 def tool_checks() -> list[Check]:
-    """ffmpeg (which, its version, where from) and the time stretch it offers."""
+    """The ffmpeg runs would use, by the same check a run makes (which binary, where from, its version),
+    what it cannot do, and the time stretch it offers. A candidate that falls short of ``CORE`` is named,
+    and the next one that a run would fall back to is checked; the last falling short is a failure."""
     try:
-        exe, source, version = ffmpeg_exe(), ffmpeg_source(), ffmpeg_version()
+        found = candidates()
     except DubberError as exc:
         return [Check("ffmpeg", str(exc), ok=False)]
-    stretch = stretch_method()
-    note = "Rubber Band (best for speech)" if stretch == "rubberband" else "atempo (no Rubber Band in this ffmpeg)"
-    return [Check("ffmpeg", f"{exe} ({source}): {version}"), Check("time stretch", note)]
+    checks = []
+    for n, binary in enumerate(found, start=1):
+        caps = capability.capabilities(binary.path)
+        shown = f"{binary.path} ({binary.source}): {caps.version}"
+        core = caps.lacks(CORE)
+        if core:
+            fallback = "; runs use the next ffmpeg" if n < len(found) else ""
+            lacking = "; ".join(caps.why(need) for need in core)
+            checks.append(Check("ffmpeg", f"{shown}: cannot dub or subtitle: it lacks {lacking}{fallback}",
+                                ok=None if n < len(found) else False))
+            continue
+        checks.append(Check("ffmpeg", shown))
+        other = caps.lacks(capability.everything())
+        if other:
+            kinds = sorted(suffix for suffix, kind in KINDS.items() if caps.lacks(capability.dub_needs(kind)))
+            checks.append(Check("ffmpeg", f"cannot dub into {', '.join('.' + k for k in kinds)}: it lacks "
+                                          f"{'; '.join(caps.why(need) for need in other)}", ok=None))
+        stretch = stretch_method(caps.filters)
+        note = "Rubber Band (best for speech)" if stretch == "rubberband" else "atempo (no Rubber Band in this ffmpeg)"
+        return [*checks, Check("time stretch", note)]
+    return checks
 
 
 def key_checks(base_url: tuple[str, str] | None = None) -> list[Check]:

@@ -28,8 +28,9 @@ from dubber.events import NO_EVENTS, Events
 from dubber.jobs.common import TranslateJob, analyse, bilingual_sources, check_input_mode, early_start, total_usage
 from dubber.jobs.dub_language import LanguagePass, dub_language, dub_request, layout
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
-from dubber.media.carry import CarryPlan, carry_plan
 from dubber.media.audio import ANALYSIS_RATE
+from dubber.media.capability import choose, dub_needs
+from dubber.media.carry import CarryPlan, carry_plan
 from dubber.media.loudness import track_loudness
 from dubber.media.mux import WEBM_VIDEO, DubMix, MuxSpec, OutputKind, Track, build_mux_args, default_suffix, output_kind
 from dubber.media.probe import probe
@@ -224,6 +225,7 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
     outputs = plan_outputs(job, info)
     kind = output_kind(outputs.media)
     _check_kind(kind, info, outputs.media, len(job.targets))
+    ffmpeg = choose(dub_needs(kind, job.backend.config.input_mode), f"dub into {outputs.media.suffix or 'this file'}")
     prepare_dir(outputs.media.parent)
     guard_input(list(outputs.all()), job.input)
     carry = carry_plan(info.streams, kind.holds(), job.keep_original)  # every stream it can hold
@@ -238,7 +240,7 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
             # the first clip needs it, the requests do not
             original = measuring.submit(track_loudness, analysis.pcm, ANALYSIS_RATE, 2 if layout(info) == "stereo" else 1)
             sources = bilingual_sources(job, analysis, events, early)  # once, for every language
-            stretch = stretch_method()
+            stretch = stretch_method(ffmpeg.filters)
             passes = [dub_language(job, lang, analysis, original, sources, work / lang.code, stretch, kind, events,
                                    early) for lang in job.targets]
         texts, mixes = [], []

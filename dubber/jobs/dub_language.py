@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
+import numpy as np
+
 from dubber.backends import TranslateRequest
 from dubber.dub.clips import ClipSpool
 from dubber.dub.feed import DubFeed, Settler
@@ -22,7 +24,7 @@ from dubber.events import Events
 from dubber.jobs.common import Analysis, EarlyStart, Sources, translate_windows
 from dubber.languages import Lang
 from dubber.media.audio import ANALYSIS_RATE
-from dubber.media.loudness import parse_measurement
+from dubber.media.loudness import TrackMeter
 from dubber.media.mux import EncodeSpec, OutputKind, build_encode_args, mix_muxer, mix_rate
 from dubber.media.tool import FfmpegFeed
 from dubber.models import Loudness, MediaInfo, Translation
@@ -106,18 +108,24 @@ def _encode_spec(analysis: Analysis, kind: OutputKind, folder: Path) -> EncodeSp
 
 def _mix_while_translating(job: DubJob, lang: Lang, analysis: Analysis, original: Future, spool: ClipSpool,
                            spec: EncodeSpec, stretch: str, events: Events,
-                           early: EarlyStart | None) -> tuple[list[Translation], FetchStats, list[Placement], str]:
+                           early: EarlyStart | None) -> tuple[list[Translation], FetchStats, list[Placement],
+                                                              Loudness | None]:
     """Translate, feeding the encoder each settled part of the track as the answers come in; then the rest.
     ``original``: the original's loudness, being measured. The translations, how the fetching went, the
-    whole plan, and the encoder's log."""
+    whole plan, and the dub track's loudness as the mix hears it (on each of its channels)."""
     def target() -> float | None:
         loudness = original.result()
         return loudness.integrated if loudness is not None else None
 
     render = TrackRender(spool, job.fit.fade_ms, stretch, job.duck if job.mix == "duck" else None, target)
     settler = Settler(analysis.windows, analysis.duration_ms, job.fit)
+    meter = TrackMeter(spec.feed_rate, 2 if spec.stereo else 1)
     with FfmpegFeed(build_encode_args(spec), what=f"encoding the {lang.name} dub") as encoder:
-        feed = DubFeed(render, encoder.write)
+        def fed(frames: bytes) -> None:  # (dub, gain) float32 pairs: the dub is every other sample
+            meter.add(np.frombuffer(frames, dtype="<f4")[0::2])
+            encoder.write(frames)
+
+        feed = DubFeed(render, fed)
         try:
             def arrived(translation: Translation) -> None:
                 spooled = spool.add(translation)
@@ -135,7 +143,8 @@ def _mix_while_translating(job: DubJob, lang: Lang, analysis: Analysis, original
             encoder.abort()
             feed.stop()
             raise
-        return translations, fetched, placements, encoder.finish()
+        encoder.finish()
+        return translations, fetched, placements, meter.result()
 
 
 def _warn_overflow(label: str, placements: Sequence[Placement], max_speed: float) -> None:
@@ -155,12 +164,12 @@ def dub_language(job: DubJob, lang: Lang, analysis: Analysis, original: Future, 
     spec = _encode_spec(analysis, kind, folder)
     spool = ClipSpool(folder / "clips", find_speech=job.timing == "dub",  # the dub splits on the cues' phrases
                       rules=cue_options.rules(lang.code), channels=2 if spec.stereo else 1)
-    translations, fetched, placements, encoded_log = _mix_while_translating(job, lang, analysis, original, spool,
+    translations, fetched, placements, dub_loudness = _mix_while_translating(job, lang, analysis, original, spool,
                                                                            spec, stretch, events, early)
     _warn_overflow(f"{lang.code}: " if job.extra_targets else "", placements, job.fit.max_speed)
     timed = _timed_to_dub(translations, placements, spool) if job.timing == "dub" else translations
     track = build_cue_track(timed, lang.code, analysis.duration_ms, cue_options,
                             sources.texts if sources else None, sources.code if sources else None)
-    rendered = Rendered(spec.output, original.result(), parse_measurement(encoded_log))
+    rendered = Rendered(spec.output, original.result(), dub_loudness)
     shutil.rmtree(spool.folder, ignore_errors=True)  # its speech is in the mix now: free the disk
     return LanguagePass(lang, tuple(translations), fetched, tuple(placements), track, rendered, folder)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from dubber.backends import backend_spec
 from dubber.jobs.common import analyse
+from dubber.media.capability import choose, decode_needs, dub_needs
+from dubber.media.mux import default_suffix, output_kind
 from dubber.media.probe import probe
 from dubber.models import Window
 from dubber.speech.windows import WindowOptions
@@ -82,6 +84,9 @@ def estimate(windows: list[Window], media_ms: int, speech_ms: int, request: Plan
 def plan(request: PlanRequest) -> Plan:
     """Probe, decode once, find the speech, plan the windows: everything but the requests."""
     info = probe(request.input)
+    # what the run would refuse, the plan refuses: it decodes as the run does, and a dub would need more
+    kind = output_kind(Path(f"dub.{default_suffix(request.input, info.has_video)}"))
+    choose(dub_needs(kind) if request.dub else decode_needs(), "dub" if request.dub else "decode the audio")
     with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
         analysis = analyse(info, Path(tmp), request.vad_method, request.windows)
     return estimate(list(analysis.windows), analysis.duration_ms, sum(s.duration_ms for s in analysis.speech), request)

@@ -17,6 +17,7 @@ from dubber.events import NO_EVENTS, Events
 from dubber.jobs.common import (TranslateJob, analyse, bilingual_sources, check_input_mode, early_start,
                                 total_usage, translate_windows)
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
+from dubber.media.capability import choose, decode_needs
 from dubber.media.probe import probe
 from dubber.models import Translation, Usage
 from dubber.subtitles.cues import build_cues
@@ -43,6 +44,7 @@ class SubtitleReport:
 def run_subtitles(job: SubtitleJob, events: Events = NO_EVENTS) -> SubtitleReport:
     info = probe(job.input)
     check_input_mode(info, job.backend.config.input_mode)
+    choose(decode_needs(job.backend.config.input_mode), "make subtitles")  # before anything is paid for
     outputs = {lang.code: [output_path(job.input, job.out_dir, lang.code, fmt) for fmt in job.formats]
                for lang in job.targets}
     prepare_dir(job.out_dir if job.out_dir is not None else job.input.parent)

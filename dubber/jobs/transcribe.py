@@ -11,6 +11,7 @@ from dubber.events import NO_EVENTS, Events
 from dubber.jobs.common import (EarlyStart, JobBase, analyse, detected_language, total_usage, transcribe_request,
                                 transcribe_windows)
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
+from dubber.media.capability import choose, decode_needs
 from dubber.media.probe import probe
 from dubber.models import Usage
 from dubber.subtitles.cues import build_cues
@@ -40,6 +41,7 @@ class TranscribeReport:
 
 def run_transcribe(job: TranscribeJob, events: Events = NO_EVENTS) -> TranscribeReport:
     info = probe(job.input)
+    choose(decode_needs(job.backend.config.input_mode), "transcribe")  # before anything is paid for
     folder = job.out_dir if job.out_dir is not None else job.input.parent
     prepare_dir(folder)
     with tempfile.TemporaryDirectory(prefix="dubber-") as tmp, \

@@ -1,7 +1,8 @@
-"""Loudness (EBU R128) for the dub: the original's, measured on the decoded analysis audio, and each dub
-clip's, measured as it arrives, both in memory by libebur128 (the reference implementation, through
-pyebur128); the gain that brings a clip to the original's loudness under a sample-peak ceiling; and the
-parser of ffmpeg's ``ebur128`` summary, which the dub's encoder prints for the finished track.
+"""Loudness (EBU R128) for the dub: the original's, measured on the decoded analysis audio, each dub clip's,
+measured as it arrives, and the finished dub track's, measured as its encoder is fed, all in memory by
+libebur128 (the reference implementation, through pyebur128); the gain that brings a clip to the
+original's loudness under a sample-peak ceiling; and the parser of ffmpeg's ``ebur128`` summary (the
+tests' independent reference).
 
 Sample peak rather than true peak: it can sit up to about half a dB under the true peak; the ceiling
 below keeps more headroom than that, which lossy encoders need anyway.
@@ -68,6 +69,37 @@ def samples_loudness(samples: np.ndarray, rate: int, channels: int = 1) -> tuple
     return _heard(lufs, pyebur128.get_sample_peak(state, 0), channels)
 
 
+class TrackMeter:
+    """EBU R128 figures of a mono track fed a block at a time (PCM16, or float in [-1, 1]), as heard on
+    ``channels`` identical channels: the original as the dub reads it, and the dub as its encoder is fed it
+    (measured here rather than by an ``ebur128`` branch in the encoder's graph: see ``build_encode_graph``)."""
+
+    def __init__(self, rate: int, channels: int = 1) -> None:
+        import pyebur128  # a dub's only: other commands need not load it
+
+        modes = pyebur128.MeasurementMode
+        self.channels = channels
+        self._state = pyebur128.R128State(1, rate, modes.MODE_I | modes.MODE_LRA | modes.MODE_SAMPLE_PEAK
+                                          | modes.MODE_HISTOGRAM)
+
+    def add(self, block: np.ndarray) -> None:
+        if len(block):
+            dtype = np.int16 if block.dtype == np.int16 else np.float64
+            self._state.add_frames(np.ascontiguousarray(block, dtype=dtype), len(block))
+
+    def result(self) -> Loudness | None:
+        """The figures so far; None when too quiet to measure."""
+        import pyebur128
+
+        state = self._state
+        heard = _heard(pyebur128.get_loudness_global(state), pyebur128.get_sample_peak(state, 0), self.channels)
+        if heard is None:
+            return None
+        lra = pyebur128.get_loudness_range(state)
+        return Loudness(*heard, lra if math.isfinite(lra) else 0.0,
+                        pyebur128.get_relative_threshold(state) + 10 * math.log10(self.channels))
+
+
 def track_loudness(pcm: Samples, rate: int, channels: int = 1, block_s: int = 60) -> Loudness | None:
     """EBU R128 figures of a whole mono PCM16 track (read ``block_s`` seconds at a time), as heard on
     ``channels``; None when too quiet to measure.
@@ -76,18 +108,11 @@ def track_loudness(pcm: Samples, rate: int, channels: int = 1, block_s: int = 60
     it again: half a second an hour, where ffmpeg's ``ebur128`` on the 48 kHz stereo original took seconds
     before the first clip could be levelled. Centred speech measures the same (within 0.1 LU in the tests);
     a wide stereo bed measures up to 3 dB low in the downmix, under a voice much less."""
-    import pyebur128
-
-    modes = pyebur128.MeasurementMode
+    meter = TrackMeter(rate, channels)
     step = rate * block_s
-    state, _ = _meter((pcm[k:k + step] for k in range(0, len(pcm), step)), rate,
-                      modes.MODE_I | modes.MODE_LRA | modes.MODE_SAMPLE_PEAK | modes.MODE_HISTOGRAM)
-    heard = _heard(pyebur128.get_loudness_global(state), pyebur128.get_sample_peak(state, 0), channels)
-    if heard is None:
-        return None
-    lra = pyebur128.get_loudness_range(state)
-    return Loudness(*heard, lra if math.isfinite(lra) else 0.0,
-                    pyebur128.get_relative_threshold(state) + 10 * math.log10(channels))
+    for k in range(0, len(pcm), step):
+        meter.add(pcm[k:k + step])
+    return meter.result()
 
 
 def _heard(lufs: float, peak: float, channels: int) -> tuple[float, float] | None:

@@ -131,21 +131,28 @@ def mix_muxer(kind: OutputKind) -> str:
 
 def build_encode_graph(spec: EncodeSpec) -> str:
     """The ``-filter_complex`` graph of one mix: the dub, brought up to the mix's rate (and to both sides of
-    a stereo mix) over the original times its gain; ``[mix]`` out. The dub is also measured (``ebur128``,
-    as the mix hears it) for the report."""
+    a stereo mix) over the original times its gain; ``[mix]`` out.
+
+    Every filter here has taken these options since ffmpeg 4.4 at least, and the graph has one sink, its
+    output: a second branch that ends in a sink of its own (as an ``ebur128`` meter into ``anullsink`` did)
+    makes ffmpeg 7.0 abort now and then (``Assertion best_input >= 0 failed``) once the output has ended
+    while the feed is still open. The dub is measured in memory as it is fed instead
+    (``dubber.media.loudness.TrackMeter``)."""
     layout = "stereo" if spec.stereo else "mono"
     up = ",pan=stereo|c0=c0|c1=c0" if spec.stereo else ""  # explicit: ffmpeg's default upmix is -3 dB
     fmt = f"aformat=sample_fmts=fltp:channel_layouts={layout}"
+    # The bed and the dub are summed by amerge and pan, not amix: amix's normalize=0 (no division by the
+    # input count) is missing from ffmpeg 4.x. amerge ends with its shorter input, the bed (the original
+    # times its gain), since the feed runs past the original's end.
+    total = "pan=stereo|c0=c0+c2|c1=c1+c3" if spec.stereo else "pan=mono|c0=c0+c1"
     # first_pts=0 pads late-starting original audio, so the mix lines up with the dub (which starts at 0)
     return ";".join([
         f"[0:{spec.audio_index}]aresample={spec.rate}:first_pts=0,{fmt}[orig]",
-        "[1:a]channelsplit=channel_layout=stereo[fed][gain]",
-        "[fed]asplit[dubbed][measured]",
-        f"[measured]{up.lstrip(',')}{',' if up else ''}ebur128=framelog=quiet:peak=sample,anullsink",
+        "[1:a]channelsplit=channel_layout=stereo[dubbed][gain]",
         f"[dubbed]aresample={spec.rate}{up},{fmt}[dub]",
         f"[gain]aresample={spec.rate}{up},{fmt}[env]",
         "[orig][env]amultiply[bed]",
-        "[bed][dub]amix=inputs=2:duration=first:normalize=0[mix]"])
+        f"[bed][dub]amerge=inputs=2,{total},{fmt}[mix]"])
 
 
 def build_encode_args(spec: EncodeSpec) -> list[str]:

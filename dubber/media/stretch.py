@@ -4,16 +4,16 @@ renderer and the report always agree on it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Collection
 
 from dubber.media.audio import raw_input_args
-from dubber.media.tool import has_filter
 
 METHODS = ("rubberband", "atempo")
 
 
-def stretch_method() -> str:
-    """The pitch-preserving stretch the ffmpeg in use offers."""
-    return "rubberband" if has_filter("rubberband") else "atempo"
+def stretch_method(filters: Collection[str]) -> str:
+    """The pitch-preserving stretch an ffmpeg with ``filters`` offers (a build may lack ``rubberband``)."""
+    return "rubberband" if "rubberband" in filters else "atempo"
 
 
 def tempo_filter(speed: float, method: str) -> str:

@@ -1,15 +1,18 @@
 """The ffmpeg binary dubber runs, and the one place that spawns it.
 
-ffmpeg: ``$DUBBER_FFMPEG`` if set, else the system ``ffmpeg`` on PATH, else the static binary that the
-imageio-ffmpeg wheel ships, so a plain ``pip install`` works on a machine with no ffmpeg at all.
+The candidates, in the order dubber prefers them: ``$DUBBER_FFMPEG`` alone when set (an explicit choice is
+never swapped for another), else the system ``ffmpeg`` on PATH, then the static binary that the
+imageio-ffmpeg wheel ships, so a plain ``pip install`` works on a machine with no ffmpeg at all. Which one
+a run uses is decided by ``dubber.media.capability.choose`` (what each can do, checked once per binary),
+which calls ``use``; until then the first candidate is used.
 
 Every command is built as a plain argument list by a pure function in this package (``audio``,
-``clip``, ``loudness``, ``stretch``, ``mux``), so tests read the arguments without running anything; only
-``run_ffmpeg``, ``FfmpegFeed`` (an ffmpeg fed on its stdin) and ``has_filter`` start a process.
+``clip``, ``stretch``, ``mux``), so tests read the arguments without running anything; only
+``run_ffmpeg``, ``FfmpegFeed`` (an ffmpeg fed on its stdin) and ``describe`` (what a binary says of
+itself) start a process.
 """
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import re
@@ -18,69 +21,128 @@ import subprocess
 import tempfile
 import threading
 import time
-from pathlib import Path
+from dataclasses import dataclass
+
+import psutil
 
 from dubber.errors import ToolError
 
 log = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=None)
-def _locate() -> tuple[str, str]:
-    """The ffmpeg binary dubber runs, and where it was found (decided once a run)."""
-    override = os.environ.get("DUBBER_FFMPEG")
-    if override:
-        return override, "DUBBER_FFMPEG"
-    system = shutil.which("ffmpeg")
-    if system:
-        return system, "system"
+@dataclass(frozen=True)
+class Binary:
+    """An ffmpeg binary, and where it was found: ``DUBBER_FFMPEG``, ``system`` (on PATH) or ``imageio-ffmpeg``."""
+
+    path: str
+    source: str
+
+
+WHEEL = "imageio-ffmpeg"
+
+
+def wheel_binary() -> Binary | None:
+    """The ffmpeg the imageio-ffmpeg wheel ships, if it is installed and has one for this platform."""
     try:
         import imageio_ffmpeg
 
-        return imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg"
-    except (ImportError, RuntimeError) as exc:
-        raise ToolError("no ffmpeg found: install ffmpeg or the imageio-ffmpeg package") from exc
+        return Binary(imageio_ffmpeg.get_ffmpeg_exe(), WHEEL)
+    except (ImportError, RuntimeError):
+        return None
+
+
+def candidates() -> tuple[Binary, ...]:
+    """The binaries dubber may run, most preferred first (see the module docstring); each file once."""
+    override = os.environ.get("DUBBER_FFMPEG")
+    if override:
+        return (Binary(override, "DUBBER_FFMPEG"),)
+    found = [b for b in (_system_binary(), wheel_binary()) if b is not None]
+    unique: dict[str, Binary] = {}
+    for binary in found:
+        unique.setdefault(os.path.realpath(binary.path), binary)
+    if not unique:
+        raise ToolError("no ffmpeg found: install ffmpeg 4.4 or newer, or the imageio-ffmpeg package")
+    return tuple(unique.values())
+
+
+def _system_binary() -> Binary | None:
+    system = shutil.which("ffmpeg")
+    return Binary(system, "system") if system else None
+
+
+_chosen: Binary | None = None
+
+
+def use(binary: Binary) -> None:
+    """Run ``binary`` from now on (the capability check's choice)."""
+    global _chosen
+    if binary != _chosen:
+        log.debug("using ffmpeg %s (%s)", binary.path, binary.source)
+    _chosen = binary
+
+
+def chosen() -> Binary:
+    """The binary dubber runs: the one ``use`` chose if it is still a candidate, else the first candidate."""
+    found = candidates()
+    return _chosen if _chosen in found else found[0]
 
 
 def ffmpeg_exe() -> str:
     """Path of the ffmpeg binary dubber runs."""
-    return _locate()[0]
+    return chosen().path
 
 
 def ffmpeg_source() -> str:
     """Where ``ffmpeg_exe`` found its binary: ``DUBBER_FFMPEG``, ``system`` (on PATH) or ``imageio-ffmpeg``."""
-    return _locate()[1]
+    return chosen().source
+
+
+def describe(exe: str, flag: str) -> str:
+    """What ``exe`` prints for ``flag`` (``-version``, ``-filters``, ``-encoders``, ``-muxers``); a binary that
+    cannot be started is a ToolError."""
+    try:
+        proc = subprocess.run([exe, "-hide_banner", flag], capture_output=True, check=False, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolError(f"cannot run ffmpeg {exe} ({getattr(exc, 'strerror', None) or exc})") from exc
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def version_line(text: str) -> str:
+    """The first line of ``ffmpeg -version``'s output, without its copyright (``ffmpeg version 7.1 ...``).
+
+    >>> version_line("ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026 the FFmpeg developers\\nbuilt with")
+    'ffmpeg version 5.1.9-0+deb12u1'
+    """
+    lines = text.splitlines()
+    return lines[0].split(" Copyright")[0].strip() if lines else "unknown version"
 
 
 def ffmpeg_version() -> str:
-    """The first line of ``ffmpeg -version`` (e.g. ``ffmpeg version 7.1 ...``)."""
-    try:
-        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, check=False)
-    except OSError as exc:
-        raise ToolError(f"cannot run ffmpeg ({exc.strerror})") from exc
-    lines = proc.stdout.decode("utf-8", "replace").splitlines()
-    return lines[0].split(" Copyright")[0].strip() if lines else f"unknown (exit {proc.returncode})"
+    """The first line of ``ffmpeg -version`` of the binary dubber runs (e.g. ``ffmpeg version 7.1 ...``)."""
+    return version_line(describe(ffmpeg_exe(), "-version"))
 
 
 STALL_S = 30.0  # an ffmpeg that has used no CPU this long is stuck, not slow: it reads local files only
 ATTEMPTS = 3
 
 
-def _command(args: list[str], loglevel: str) -> list[str]:
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, "-y", *args]
+def _command(args: list[str], loglevel: str, exe: str | None) -> list[str]:
+    cmd = [exe or ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel, "-y", *args]
     log.debug("running %s", " ".join(cmd))
     return cmd
 
 
-def run_ffmpeg(args: list[str], *, what: str, loglevel: str = "error") -> str:
+def run_ffmpeg(args: list[str], *, what: str, loglevel: str = "error", exe: str | None = None) -> str:
     """Run ffmpeg with ``args``; raise ToolError on failure. Returns ffmpeg's log, where analysis
     filters (``ebur128``) print their results at ``info`` level.
 
     The ffmpeg 9 that the imageio-ffmpeg wheel ships now and then deadlocks a many-input pass (every thread
     waiting on a futex, no CPU used; seen in about one mux in ten with a subtitle stream in the input and a
-    subtitle file beside it). Where the process's CPU time can be read (Linux), one that has used none for
-    ``STALL_S`` seconds is killed and run again, at most ``ATTEMPTS`` times in all."""
-    cmd = _command(args, loglevel)
+    subtitle file beside it). Where the process's CPU time can be read (psutil: Linux, macOS, Windows), one
+    that has used none for ``STALL_S`` seconds is killed and run again, at most ``ATTEMPTS`` times in all.
+    ``exe``: a binary other than the chosen one (the capability check's)."""
+    cmd = _command(args, loglevel, exe)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             returncode, text = _run(cmd)
@@ -100,13 +162,14 @@ class _Stalled(Exception):
     pass
 
 
-def _cpu_ticks(pid: int) -> int | None:
-    """The CPU time (user + system, in clock ticks) process ``pid`` has used; None where it cannot be read."""
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user + system) process ``pid`` has used; None where it cannot be read (gone, or the
+    platform will not say): the stall watchdogs then never fire, and a run is only as safe as ffmpeg."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
+        used = psutil.Process(pid).cpu_times()
+    except (psutil.Error, OSError):
         return None
+    return used.user + used.system
 
 
 def _run(cmd: list[str]) -> tuple[int, str]:
@@ -128,13 +191,13 @@ def _run(cmd: list[str]) -> tuple[int, str]:
 
 
 class _Idle:
-    """How long a process has used no CPU, by its CPU ticks read now and then (0 where they cannot be read)."""
+    """How long a process has used no CPU, by its CPU time read now and then (0 where it cannot be read)."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self._ticks, self._since = pid, _cpu_ticks(pid), time.monotonic()
+        self.pid, self._ticks, self._since = pid, cpu_seconds(pid), time.monotonic()
 
     def seconds(self) -> float:
-        now = _cpu_ticks(self.pid)
+        now = cpu_seconds(self.pid)
         if now is None or now != self._ticks:
             self._ticks, self._since = now, time.monotonic()
         return time.monotonic() - self._since if now is not None else 0.0
@@ -162,9 +225,9 @@ class FfmpegFeed:
     ``STALL_S``, or when it uses none for that long after its input ended; it is then killed and, since
     its input is gone, not run again: a ToolError, as for a failure."""
 
-    def __init__(self, args: list[str], *, what: str, loglevel: str = "info") -> None:
+    def __init__(self, args: list[str], *, what: str, loglevel: str = "info", exe: str | None = None) -> None:
         self.what = what
-        cmd = _command(args, loglevel)
+        cmd = _command(args, loglevel, exe)
         self._errors = tempfile.TemporaryFile()
         try:
             self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._errors)
@@ -252,13 +315,3 @@ class FfmpegFeed:
         lines = [line for line in self._log().strip().splitlines() if line.strip()]
         errors = [line for line in lines if re.search(r"error|invalid|cannot|no such", line, re.I)]
         return (errors or lines or [f"exit {self._proc.returncode}"])[-1]
-
-
-@functools.lru_cache(maxsize=None)
-def has_filter(name: str) -> bool:
-    """Whether the ffmpeg in use has the filter ``name`` (a system ffmpeg may lack ``rubberband``)."""
-    try:
-        listing = subprocess.run([ffmpeg_exe(), "-hide_banner", "-filters"], capture_output=True, check=False)
-    except OSError as exc:
-        raise ToolError(f"cannot run ffmpeg ({exc.strerror})") from exc
-    return re.search(rf"^\s*\S+\s+{re.escape(name)}\s", listing.stdout.decode("utf-8", "replace"), re.M) is not None

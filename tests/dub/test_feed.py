@@ -13,7 +13,7 @@ from dubber.dub.duck import DuckOptions
 from dubber.dub.feed import DubFeed, Settler
 from dubber.dub.render import DUB_RATE, PER_MS, TrackRender
 from dubber.dub.timeline import Clip, FitOptions, fit_timeline
-from dubber.media.stretch import stretch_method
+from tests.support.ffmpeg import stretch
 from dubber.models import Span, Translation, TranslationResult, Window
 
 DURATION = 40_000
@@ -45,7 +45,7 @@ def _whole(tmp_path, answers, duck) -> bytes:
     spool = ClipSpool(tmp_path / "whole")
     for answer in answers:
         spool.add(answer)
-    render = TrackRender(spool, 40, stretch_method(), duck, lambda: -20.0)
+    render = TrackRender(spool, 40, stretch(), duck, lambda: -20.0)
     plan = fit_timeline([c for s in spool.clips.values() for c in s.parts], DURATION, FitOptions())
     assert sum(p.speed > 1 for p in plan) >= 4  # runs of sped-up clips, which settle only together
     for placement in plan:
@@ -62,7 +62,7 @@ def test_the_feed_is_the_whole_plans_track_whatever_order_the_answers_come_in(tm
                                    random.Random(7).sample(range(len(answers)), len(answers))]):
         spool = ClipSpool(tmp_path / f"spool{trial}")
         settler, fed = Settler(windows, DURATION, FitOptions()), []
-        feed = DubFeed(TrackRender(spool, 40, stretch_method(), duck, lambda: -20.0), fed.append)
+        feed = DubFeed(TrackRender(spool, 40, stretch(), duck, lambda: -20.0), fed.append)
         for k in order:
             spooled = spool.add(answers[k])
             feed.push(*settler.arrive(k, spooled.parts if spooled else ()))

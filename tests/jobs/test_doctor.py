@@ -19,7 +19,8 @@ def test_doctor_names_ffmpeg_and_its_source_and_never_the_key(run_dubber, dubber
     assert "--   openai key: OPENAI_API_KEY is not set" in lines
     assert f"ok   cache: {tmp_path}: 0 answers, 0 B" in lines
     assert SECRET not in result.stdout + result.stderr and emulator.requests == sent
-    wheel = run_dubber("doctor", "--cache-dir", tmp_path)  # the suite's PATH holds no ffmpeg: the wheel's
+    unset = {k: v for k, v in dubber_env.items() if k != "DUBBER_FFMPEG"}
+    wheel = run_dubber("doctor", "--cache-dir", tmp_path, env=unset)  # the suite's PATH holds no ffmpeg: the wheel's
     assert "(imageio-ffmpeg)" in wheel.stdout
 
 

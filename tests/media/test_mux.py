@@ -8,7 +8,7 @@ import pytest
 
 from dubber.errors import OptionError
 from dubber.media.carry import InputStream, carry_plan
-from dubber.media.mux import (KINDS, DubMix, EncodeSpec, MuxSpec, Track, build_encode_args, build_encode_graph,
+from dubber.media.mux import (KINDS, DubMix, EncodeSpec, MuxSpec, Track, build_encode_args,
                               build_mux_args, default_suffix, mix_muxer, mix_rate, output_kind)
 
 VIDEO = InputStream(0, "video", "h264", dispositions=("default",))
@@ -50,19 +50,12 @@ def test_mux_args_for_mp4_copy_video_then_dub_then_original_then_subtitles():
     assert _after(args, "-f")[-1] == "mp4" and args[-1] == "out.part"
 
 
-def test_the_encoder_reads_the_dub_and_the_gain_from_stdin_and_mixes_them_over_the_original():
+def test_the_encoder_reads_the_dub_and_the_gain_from_stdin():
+    """Its graph is run through every ffmpeg build in tests/compat (what it computes is checked there)."""
     args = build_encode_args(_encode())
     assert _after(args, "-i") == ["in.mp4", "pipe:0"] and _after(args, "-f") == ["f32le", "mp4"]
     assert _after(args, "-ac") == ["2"] and _after(args, "-ar") == ["24000"] and args[-1] == "fr/mix.mp4"
     assert _after(args, "-map") == ["[mix]"] and _after(args, "-c:a") == ["aac"] and _after(args, "-b:a:0") == ["160k"]
-    graph = build_encode_graph(_encode())
-    assert graph.startswith("[0:1]aresample=48000:first_pts=0,") and "channelsplit=channel_layout=stereo[fed][gain]" in graph
-    assert "[orig][env]amultiply[bed]" in graph and "[bed][dub]amix=inputs=2:duration=first:normalize=0[mix]" in graph
-    # the dub is measured as the mix hears it (on both sides of a stereo mix), and nothing else is
-    assert "[measured]pan=stereo|c0=c0|c1=c0,ebur128=framelog=quiet:peak=sample,anullsink" in graph
-    assert graph.count("ebur128") == 1 and "volume" not in graph
-    mono = build_encode_graph(_encode(stereo=False))
-    assert "pan=" not in mono and "[measured]ebur128=" in mono and "channel_layouts=mono" in mono
 
 
 def test_each_mix_waits_in_a_container_that_keeps_its_priming_for_the_copy():

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from dubber.media.stretch import METHODS, stretch_args, tempo_filter
-from dubber.media.tool import has_filter, run_ffmpeg
+from dubber.media.capability import capabilities
+from dubber.media.tool import ffmpeg_exe, run_ffmpeg
 
 RATE = 24000
 PITCH_HZ = 200.0
@@ -33,8 +34,10 @@ def _run(args: list[str], dest: Path) -> np.ndarray:
     return np.fromfile(dest, dtype="<i2")
 
 
-@pytest.mark.parametrize("method", [m for m in METHODS if m == "atempo" or has_filter(m)])
+@pytest.mark.parametrize("method", METHODS)
 def test_a_stretched_clip_is_shorter_and_keeps_its_pitch(method, tmp_path: Path):
+    if method not in capabilities(ffmpeg_exe()).filters and method != "atempo":
+        pytest.skip(f"the suite's ffmpeg has no {method}")
     src, dest = tmp_path / "tone.pcm", tmp_path / "fast.pcm"
     tone = _tone()
     tone.tofile(src)

@@ -20,7 +20,7 @@ class StreamInfo:
 
 
 # PyAV names a stream's decoder; ffprobe names its codec. These are the decoders that differ.
-_CODEC_NAMES = {"srt": "subrip"}
+_CODEC_NAMES = {"srt": "subrip", "mp3float": "mp3"}
 
 
 def _codec(stream) -> str:
@@ -53,15 +53,17 @@ def video_packets(path: Path) -> list[tuple[bytes, int | None, int | None, bool]
                  round(p.dts * scale), p.is_keyframe) for p in container.demux(stream) if p.size]
 
 
-def decode_audio(path: Path, index: int | None = None) -> tuple[np.ndarray, int]:
-    """Stream ``index`` (default: the first audio stream) decoded to mono float in [-1, 1], and its rate."""
+def decode_audio(path: Path, index: int | None = None, rate: int | None = None) -> tuple[np.ndarray, int]:
+    """Stream ``index`` (default: the first audio stream) decoded to mono float in [-1, 1] (at ``rate``, else
+    its own), and that rate."""
     with av.open(str(path)) as container:
         stream = container.streams[index] if index is not None else container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=stream.codec_context.sample_rate)
+        rate = rate or stream.codec_context.sample_rate
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         chunks = [frame.to_ndarray().reshape(-1) for packet_frame in container.decode(stream)
                   for frame in resampler.resample(packet_frame)]
         chunks += [frame.to_ndarray().reshape(-1) for frame in resampler.resample(None)]
-        return np.concatenate(chunks).astype(np.float64), stream.codec_context.sample_rate
+        return np.concatenate(chunks).astype(np.float64), rate
 
 
 def voiced_ms(signal: np.ndarray, rate: int, threshold_db: float = -45.0, frame_ms: int = 10) -> np.ndarray:

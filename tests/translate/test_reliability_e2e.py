@@ -41,7 +41,7 @@ def dubber(emu: Emulator, *args: object, cache_home: Path, key: str = DEFAULT_KE
 
 
 def _env(emu: Emulator, cache_home: Path, key: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DASHSCOPE_API_KEY", "DUBBER_BASE_URL", "DUBBER_FFMPEG")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DASHSCOPE_API_KEY", "DUBBER_BASE_URL")}
     env.update(PATH=BARE_PATH, DASHSCOPE_API_KEY=key, DUBBER_BASE_URL=emu.base_url, XDG_CACHE_HOME=str(cache_home))
     return env
 

@@ -1,0 +1,379 @@
+"""What an ffmpeg binary can do, checked once per binary before anything is paid for, and which binary a
+run uses.
+
+The ffmpeg users have differs: distributions ship 4.4 to 7.x, Homebrew and conda current releases, the
+wheel a 9.x. Filters gain options between releases (amix's ``normalize``, ebur128's ``framelog=quiet``)
+and builds leave out libraries (libopus, libmp3lame, libx264, Rubber Band), so a version string says
+little. Each binary is therefore asked what it has (its filter, encoder and muxer lists), and made to run
+dubber's own filter graphs, built by the same functions a run uses, on a tiny generated input: the
+decode, the dub mix (stereo and mono), the time stretch. The findings are kept per
+binary file (its path, size and modification time, and the graphs' own text) in the user cache folder,
+so a run pays for the check (~0.3 s) once per binary, and again only when the binary or dubber changes.
+
+A run names what it needs (``Need``); ``choose`` hands it the first candidate (``tool.candidates``) that
+has all of it and makes that binary the one run. ffmpeg older than 4.4, the oldest release dubber is
+tested with, counts as lacking what the run needs even where its graphs happen to run. When the system's
+ffmpeg falls short, the wheel's is used with one warning naming what was missing; when no candidate will
+do (or ``DUBBER_FFMPEG`` names one that falls short: an explicit choice is never swapped), the run is
+refused in one line, ``UnfitToolError``, before any request.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+import threading
+import wave
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import platformdirs
+
+from dubber.errors import ToolError, UnfitToolError
+from dubber.media import tool
+from dubber.media.audio import extract_args, raw_input_args
+from dubber.media.mux import KINDS, EncodeSpec, OutputKind, build_encode_args, mix_muxer
+from dubber.media.stretch import METHODS, stretch_args, stretch_method
+from dubber.models import MediaInfo
+
+log = logging.getLogger(__name__)
+
+MIN_RELEASE = "4.4"
+MIN_LAVFI = (7, 110)  # libavfilter of ffmpeg 4.4: every build prints it, git builds included
+
+
+@dataclass(frozen=True, order=True)
+class Need:
+    """One thing a run needs of ffmpeg: a ``filter``, ``encoder`` or ``muxer`` by name, a ``graph`` of
+    dubber's that must run (``decode``, ``mix``, ``stretch``), or the supported ``release``."""
+
+    kind: str
+    name: str
+
+    def __str__(self) -> str:
+        if self.kind == "release":
+            return f"ffmpeg {MIN_RELEASE} or newer"
+        return f"the {GRAPHS[self.name][0]}" if self.kind == "graph" else f"the {self.name} {self.kind}"
+
+
+def _needs(kind: str, *names: str) -> frozenset[Need]:
+    return frozenset(Need(kind, name) for name in names)
+
+
+RELEASE = Need("release", MIN_RELEASE)
+DECODE = frozenset({RELEASE, Need("graph", "decode")})
+# --input-mode video: each window cut as a small H.264/AAC MP4 (dubber.media.clip)
+VIDEO_CLIPS = _needs("encoder", "libx264", "aac") | _needs("filter", "fps", "scale", "setsar", "format") \
+    | _needs("muxer", "mp4")
+
+
+def decode_needs(input_mode: str = "audio") -> frozenset[Need]:
+    """What subtitles, transcripts and plans need: the decode (and the video clips they send, if asked)."""
+    return DECODE | (VIDEO_CLIPS if input_mode == "video" else frozenset())
+
+
+def dub_needs(kind: OutputKind, input_mode: str = "audio") -> frozenset[Need]:
+    """What a dub into ``kind`` needs: the decode, the mix and the stretch graphs, the mix's encoder, the
+    muxers of the mix and of the file, and its subtitle encoder."""
+    found = decode_needs(input_mode) | _needs("graph", "mix", "stretch") | _needs("encoder", kind.codec) \
+        | _needs("muxer", kind.muxer, mix_muxer(kind))
+    return found | (_needs("encoder", kind.subtitle_codec) if kind.subtitle_codec else frozenset())
+
+
+def everything() -> frozenset[Need]:
+    """What every command and output kind dubber offers needs together (the doctor's check)."""
+    return frozenset().union(*(dub_needs(kind) for kind in KINDS.values()))
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What one binary said of itself, and which of dubber's graphs it ran."""
+
+    path: str
+    version: str  # the first line of -version: "ffmpeg version 5.1.9-0+deb12u1"
+    lavfi: tuple[int, int] | None  # libavfilter's major and minor version; None when it did not say
+    filters: frozenset[str]
+    encoders: frozenset[str]
+    muxers: frozenset[str]
+    failed: tuple[tuple[str, str], ...]  # (graph, ffmpeg's reason) of each graph that did not run
+
+    def lacks(self, needs: Iterable[Need]) -> tuple[Need, ...]:
+        """The needs this binary does not meet, in a stable order."""
+        listed = {"filter": self.filters, "encoder": self.encoders, "muxer": self.muxers}
+        failed = dict(self.failed)
+        old = self.lavfi is not None and self.lavfi < MIN_LAVFI
+
+        def met(need: Need) -> bool:
+            if need.kind == "release":
+                return not old
+            return need.name not in failed if need.kind == "graph" else need.name in listed[need.kind]
+
+        return tuple(sorted(need for need in set(needs) if not met(need)))
+
+    def why(self, need: Need) -> str:
+        """``need`` in words, with ffmpeg's reason where a graph failed."""
+        if need.kind == "release" and self.lavfi is not None:
+            return f"{need} (it has libavfilter {self.lavfi[0]}.{self.lavfi[1]})"
+        reason = dict(self.failed).get(need.name) if need.kind == "graph" else None
+        return f"{need} ({reason})" if reason else str(need)
+
+
+def parse_listing(text: str) -> frozenset[str]:
+    """The names in a ``-filters``, ``-encoders`` or ``-muxers`` listing: the second word of each entry
+    (comma-joined names split). Entries follow the legend's ``--`` rule; filter listings before ffmpeg 6
+    have no rule, so a line whose third word is a ``A->A`` signature is an entry wherever it stands.
+
+    >>> sorted(parse_listing(" V..... = Video\\n ------\\n A....D aac   AAC\\n V....D libx264  H.264\\n"))
+    ['aac', 'libx264']
+    >>> sorted(parse_listing("Filters:\\n  A = Audio input/output\\n ..C amix  N->A  Audio mixing.\\n"))
+    ['amix']
+    """
+    names: set[str] = set()
+    body = False
+    for line in text.splitlines():
+        words = line.split()
+        signature = len(words) >= 3 and "->" in words[2]
+        if body or signature:
+            names.update(words[1].split(",") if len(words) >= 2 else ())
+        else:
+            body = bool(words) and set(words[0]) == {"-"}
+    return frozenset(names)
+
+
+def parse_lavfi(version_text: str) -> tuple[int, int] | None:
+    """libavfilter's (major, minor) from ``-version``'s output.
+
+    >>> parse_lavfi("ffmpeg version 4.2.2\\nlibavfilter     7. 57.100 /  7. 57.100\\n")
+    (7, 57)
+    """
+    found = re.search(r"^libavfilter\s+(\d+)\.\s*(\d+)\.", version_text, re.M)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+# ---- dubber's graphs, run on a tiny generated input -------------------------------------------------
+
+_RATE = 48000
+_SECONDS = 0.5
+
+
+def _tone(seconds: float, rate: int, channels: int) -> np.ndarray:
+    """A 440 Hz tone at -12 dBFS, ``channels`` wide (float32)."""
+    t = np.arange(int(seconds * rate)) / rate
+    return np.repeat((0.25 * np.sin(2 * math.pi * 440 * t))[:, None], channels, axis=1).astype(np.float32)
+
+
+def _write_wav(path: Path, channels: int) -> Path:
+    pcm = (_tone(_SECONDS, _RATE, channels) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(_RATE)
+        out.writeframes(pcm.tobytes())
+    return path
+
+
+def _info(path: Path, channels: int) -> MediaInfo:
+    return MediaInfo(path=path, container="wav", duration_ms=int(_SECONDS * 1000), audio_index=0,
+                     audio_codec="pcm_s16le", sample_rate=_RATE, channels=channels)
+
+
+def _decode_args(folder: Path) -> list[str]:
+    return extract_args(_info(folder / "stereo.wav", 2), folder / "decoded.pcm")
+
+
+def _stretch_args(folder: Path, method: str) -> list[str]:
+    return stretch_args(folder / "speech.pcm", 16000, folder / f"{method}.pcm", 24000, 1.25, method)
+
+
+def _mix_spec(folder: Path, stereo: bool) -> EncodeSpec:
+    name = "stereo" if stereo else "mono"
+    return EncodeSpec(input=folder / f"{name}.wav", audio_index=0, feed_rate=24000, kind=KINDS["wav"], rate=_RATE,
+                      stereo=stereo, output=folder / f"mix-{name}.wav")
+
+
+def _run_decode(exe: str, folder: Path, filters: frozenset[str]) -> None:
+    tool.run_ffmpeg(_decode_args(folder), what="decoding a test tone", exe=exe)
+    if (folder / "decoded.pcm").stat().st_size < 16000 * _SECONDS:  # 16 kHz PCM16: 2 bytes a sample
+        raise ToolError("the decode wrote too little audio")
+
+
+def _run_stretch(exe: str, folder: Path, filters: frozenset[str]) -> None:
+    """The stretch a run would use with these ``filters`` (Rubber Band where listed), and atempo."""
+    (folder / "speech.pcm").write_bytes((_tone(_SECONDS, 16000, 1)[:, 0] * 32767).astype("<i2").tobytes())
+    for method in dict.fromkeys((stretch_method(filters), "atempo")):
+        tool.run_ffmpeg(_stretch_args(folder, method), what=f"stretching a test tone with {method}", exe=exe)
+        if not (folder / f"{method}.pcm").stat().st_size:
+            raise ToolError(f"the stretch with {method} wrote no audio")
+
+
+def _run_mix(exe: str, folder: Path, filters: frozenset[str]) -> None:
+    """The dub mix's encoder as a run builds it, fed a tone and a gain of one half on its stdin, in stereo
+    and in mono; it must write the whole mix (as long as the original)."""
+    fed = np.concatenate([_tone(_SECONDS + 0.2, 24000, 1), np.full((int((_SECONDS + 0.2) * 24000), 1), 0.5,
+                                                                   np.float32)], axis=1)
+    for stereo in (True, False):
+        spec = _mix_spec(folder, stereo)
+        with tool.FfmpegFeed(build_encode_args(spec), what="mixing a test tone", exe=exe) as encoder:
+            encoder.write(fed.astype("<f4").tobytes())
+            encoder.finish()
+        with wave.open(str(spec.output), "rb") as mixed:
+            if abs(mixed.getnframes() - _SECONDS * _RATE) > _RATE // 100:
+                raise ToolError(f"the mix wrote {mixed.getnframes() / _RATE:.2f} s of a {_SECONDS} s original")
+
+
+GRAPHS: dict[str, tuple[str, Callable[[str, Path, frozenset[str]], None]]] = {
+    "decode": ("audio decode graph", _run_decode),
+    "mix": ("dub mix graph", _run_mix),
+    "stretch": ("time-stretch graph", _run_stretch),
+}
+
+
+def _graphs_id() -> str:
+    """The text of every graph the check runs: a change to any of them makes every binary be checked again."""
+    folder = Path("check")
+    text = [_decode_args(folder), *(_stretch_args(folder, m) for m in METHODS),
+            *(build_encode_args(_mix_spec(folder, s)) for s in (True, False))]
+    return hashlib.sha256(json.dumps(text).encode()).hexdigest()[:16]
+
+
+def _measure(exe: str) -> Capabilities:
+    """Ask ``exe`` what it has and run the graphs (about 0.3 s)."""
+    version_text = tool.describe(exe, "-version")
+    lists = {flag: parse_listing(tool.describe(exe, f"-{flag}")) for flag in ("filters", "encoders", "muxers")}
+    failed = []
+    with tempfile.TemporaryDirectory(prefix="dubber-ffmpeg-check-") as tmp:
+        folder = Path(tmp)
+        _write_wav(folder / "stereo.wav", 2)
+        _write_wav(folder / "mono.wav", 1)
+        for name, (_, run) in GRAPHS.items():
+            try:
+                run(exe, folder, lists["filters"])
+            except (ToolError, OSError) as exc:
+                failed.append((name, _reason(str(exc))))
+    return Capabilities(exe, tool.version_line(version_text), parse_lavfi(version_text), lists["filters"],
+                        lists["encoders"], lists["muxers"], tuple(failed))
+
+
+def _reason(message: str) -> str:
+    """ffmpeg's own words from a ToolError's message (``ffmpeg failed while ...: <reason>``)."""
+    return message.split(": ", 1)[1] if message.startswith("ffmpeg failed while") else message
+
+
+def _unrunnable(exe: str, why: str) -> Capabilities:
+    failed = tuple((name, why) for name in GRAPHS)
+    return Capabilities(exe, f"cannot be run: {why}", None, frozenset(), frozenset(), frozenset(), failed)
+
+
+# ---- kept per binary ---------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_known: dict[str, Capabilities] = {}
+
+
+def folder() -> Path:
+    """Where the findings are kept: ``ffmpeg`` in the user cache folder, beside the answers' ``windows``."""
+    return Path(platformdirs.user_cache_dir("dubber")) / "ffmpeg"
+
+
+def _key(exe: str) -> str | None:
+    """The binary file's identity: its real path, size and modification time, and the graphs checked."""
+    try:
+        real = os.path.realpath(exe)
+        stat = os.stat(real)
+    except OSError:
+        return None
+    identity = f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}\0{_graphs_id()}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
+def capabilities(exe: str) -> Capabilities:
+    """What ``exe`` can do: from this process's memory, else the cache folder, else measured now."""
+    key = _key(exe)
+    if key is None:
+        return _unrunnable(exe, "no such file")
+    with _lock:
+        if key not in _known:
+            _known[key] = _load(key, exe) or _store(key, _checked(exe))
+        return _known[key]
+
+
+def _checked(exe: str) -> Capabilities:
+    try:
+        return _measure(exe)
+    except ToolError as exc:
+        return _unrunnable(exe, str(exc))
+
+
+def _load(key: str, exe: str) -> Capabilities | None:
+    try:
+        data = json.loads((folder() / f"{key}.json").read_text(encoding="utf-8"))
+        return Capabilities(exe, data["version"], tuple(data["lavfi"]) if data["lavfi"] else None,
+                            frozenset(data["filters"]), frozenset(data["encoders"]), frozenset(data["muxers"]),
+                            tuple((name, why) for name, why in data["failed"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # not checked yet, or written by another version: check again
+
+
+def _store(key: str, found: Capabilities) -> Capabilities:
+    """Keep ``found`` (a file written whole, then renamed: a reader never sees half of it); a cache folder
+    that cannot be written only costs the next run another check."""
+    if found.version.startswith("cannot be run"):
+        return found  # perhaps a passing fault: not kept
+    data = {k: sorted(v) if isinstance(v, frozenset) else v for k, v in asdict(found).items() if k != "path"}
+    try:
+        folder().mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=folder(), suffix=".part", delete=False, encoding="utf-8") as out:
+            json.dump(data, out)
+        os.replace(out.name, folder() / f"{key}.json")
+    except OSError as exc:
+        log.debug("cannot keep the ffmpeg check in %s (%s)", folder(), exc)
+    return found
+
+
+# ---- the choice ------------------------------------------------------------------------------------
+
+_warned: set[tuple[str, tuple[Need, ...]]] = set()
+
+
+def choose(needs: frozenset[Need], purpose: str) -> Capabilities:
+    """Make the first candidate that meets ``needs`` the binary dubber runs, and return what it can do.
+    ``purpose`` words the job for messages ("dub into .mkv"). Falls back from the system's ffmpeg to the
+    wheel's with one warning; raises UnfitToolError when no candidate will do."""
+    found = tool.candidates()
+    first = capabilities(found[0].path)
+    lacking = first.lacks(needs)
+    if not lacking:
+        tool.use(found[0])
+        return first
+    for binary in found[1:]:
+        caps = capabilities(binary.path)
+        if not caps.lacks(needs):
+            _warn_once(first, lacking, purpose, caps)
+            tool.use(binary)
+            return caps
+    raise UnfitToolError(_refusal(first, lacking, purpose, found[0].source))
+
+
+def _words(caps: Capabilities, lacking: tuple[Need, ...]) -> str:
+    return "; ".join(caps.why(need) for need in lacking)
+
+
+def _warn_once(first: Capabilities, lacking: tuple[Need, ...], purpose: str, used: Capabilities) -> None:
+    if (first.path, lacking) in _warned:
+        return
+    _warned.add((first.path, lacking))
+    log.warning("ffmpeg %s (%s) cannot %s: it lacks %s; using the ffmpeg dubber installed instead (%s, %s)",
+                first.path, first.version, purpose, _words(first, lacking), used.path, used.version)
+
+
+def _refusal(first: Capabilities, lacking: tuple[Need, ...], purpose: str, source: str) -> str:
+    fix = ("point DUBBER_FFMPEG at an ffmpeg {0} or newer that has it, or unset DUBBER_FFMPEG" if source == "DUBBER_FFMPEG"
+           else "install ffmpeg {0} or newer (or pip install imageio-ffmpeg), or point DUBBER_FFMPEG at one")
+    return (f"ffmpeg {first.path} ({first.version}) cannot {purpose}: it lacks {_words(first, lacking)}; "
+            f"{fix.format(MIN_RELEASE)}")
