@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from dubber.errors import ToolError  # noqa: E402
-from dubber.media import capability  # noqa: E402
+from dubber.media import trials  # noqa: E402
 from dubber.media.mux import build_encode_args  # noqa: E402
 from dubber.media.tool import FfmpegFeed  # noqa: E402
 from tests.support.ffmpeg import builds  # noqa: E402
@@ -62,7 +62,7 @@ def failures(exe: str, folder: Path, runs: int, former: bool) -> tuple[int, str]
     fed = np.stack([0.25 * np.sin(np.arange(16800) / 24000 * 2 * np.pi * 440), np.full(16800, 0.5)], axis=1)
     failed, reason = 0, ""
     for stereo in (True, False):
-        spec = capability._mix_spec(folder, stereo)
+        spec = trials.mix_spec(folder, stereo)
         args = build_encode_args(spec)
         args = former_args(args, stereo) if former else args
         for _ in range(runs):
@@ -81,8 +81,8 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        capability._write_wav(folder / "stereo.wav", 2)
-        capability._write_wav(folder / "mono.wav", 1)
+        trials.write_tone(folder / "stereo.wav", 2)
+        trials.write_tone(folder / "mono.wav", 1)
         print(f"{'build':14} {'graph':9} failed")
         for build in builds():
             if build.path is None:

@@ -5,14 +5,15 @@ The ffmpeg users have differs: distributions ship 4.4 to 7.x, Homebrew and conda
 wheel a 9.x. Filters gain options between releases (amix's ``normalize``, ebur128's ``framelog=quiet``)
 and builds leave out libraries (libopus, libmp3lame, libx264, Rubber Band), so a version string says
 little. Each binary is therefore asked what it has (its filter, encoder and muxer lists), and made to run
-dubber's own filter graphs, built by the same functions a run uses, on a tiny generated input: the
-decode, the dub mix (stereo and mono), the time stretch. The findings are kept per
-binary file (its path, size and modification time, and the graphs' own text) in the user cache folder,
-so a run pays for the check (~0.3 s) once per binary, and again only when the binary or dubber changes.
+dubber's own filter graphs, built by the same functions a run uses, on a tiny generated input
+(``dubber.media.trials``: the decode, the dub mix in stereo and mono, the time stretch). The findings are
+kept per binary file (its path, size and modification time, and the graphs' own text) in the user cache
+folder, so a run pays for the check (~0.3 s) once per binary, and again only when the binary or dubber
+changes.
 
 A run names what it needs (``Need``); ``choose`` hands it the first candidate (``tool.candidates``) that
-has all of it and makes that binary the one run. ffmpeg older than 4.4, the oldest release dubber is
-tested with, counts as lacking what the run needs even where its graphs happen to run. When the system's
+has all of it and makes that binary the one run. ffmpeg older than 4.4, the oldest release dubber
+supports, counts as lacking what the run needs even where its graphs happen to run. When the system's
 ffmpeg falls short, the wheel's is used with one warning naming what was missing; when no candidate will
 do (or ``DUBBER_FFMPEG`` names one that falls short: an explicit choice is never swapped), the run is
 refused in one line, ``UnfitToolError``, before any request.
@@ -22,25 +23,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import re
 import tempfile
 import threading
-import wave
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
-import numpy as np
 import platformdirs
 
 from dubber.errors import ToolError, UnfitToolError
-from dubber.media import tool
-from dubber.media.audio import extract_args, raw_input_args
-from dubber.media.mux import KINDS, EncodeSpec, OutputKind, build_encode_args, mix_muxer
-from dubber.media.stretch import METHODS, stretch_args, stretch_method
-from dubber.models import MediaInfo
+from dubber.media import tool, trials
+from dubber.media.mux import KINDS, OutputKind, mix_muxer
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +54,7 @@ class Need:
     def __str__(self) -> str:
         if self.kind == "release":
             return f"ffmpeg {MIN_RELEASE} or newer"
-        return f"the {GRAPHS[self.name][0]}" if self.kind == "graph" else f"the {self.name} {self.kind}"
+        return f"the {trials.GRAPHS[self.name][0]}" if self.kind == "graph" else f"the {self.name} {self.kind}"
 
 
 def _needs(kind: str, *names: str) -> frozenset[Need]:
@@ -156,117 +151,16 @@ def parse_lavfi(version_text: str) -> tuple[int, int] | None:
     return (int(found[1]), int(found[2])) if found else None
 
 
-# ---- dubber's graphs, run on a tiny generated input -------------------------------------------------
-
-_RATE = 48000
-_SECONDS = 0.5
-
-
-def _tone(seconds: float, rate: int, channels: int) -> np.ndarray:
-    """A 440 Hz tone at -12 dBFS, ``channels`` wide (float32)."""
-    t = np.arange(int(seconds * rate)) / rate
-    return np.repeat((0.25 * np.sin(2 * math.pi * 440 * t))[:, None], channels, axis=1).astype(np.float32)
-
-
-def _write_wav(path: Path, channels: int) -> Path:
-    pcm = (_tone(_SECONDS, _RATE, channels) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(channels)
-        out.setsampwidth(2)
-        out.setframerate(_RATE)
-        out.writeframes(pcm.tobytes())
-    return path
-
-
-def _info(path: Path, channels: int) -> MediaInfo:
-    return MediaInfo(path=path, container="wav", duration_ms=int(_SECONDS * 1000), audio_index=0,
-                     audio_codec="pcm_s16le", sample_rate=_RATE, channels=channels)
-
-
-def _decode_args(folder: Path) -> list[str]:
-    return extract_args(_info(folder / "stereo.wav", 2), folder / "decoded.pcm")
-
-
-def _stretch_args(folder: Path, method: str) -> list[str]:
-    return stretch_args(folder / "speech.pcm", 16000, folder / f"{method}.pcm", 24000, 1.25, method)
-
-
-def _mix_spec(folder: Path, stereo: bool) -> EncodeSpec:
-    name = "stereo" if stereo else "mono"
-    return EncodeSpec(input=folder / f"{name}.wav", audio_index=0, feed_rate=24000, kind=KINDS["wav"], rate=_RATE,
-                      stereo=stereo, output=folder / f"mix-{name}.wav")
-
-
-def _run_decode(exe: str, folder: Path, filters: frozenset[str]) -> None:
-    tool.run_ffmpeg(_decode_args(folder), what="decoding a test tone", exe=exe)
-    if (folder / "decoded.pcm").stat().st_size < 16000 * _SECONDS:  # 16 kHz PCM16: 2 bytes a sample
-        raise ToolError("the decode wrote too little audio")
-
-
-def _run_stretch(exe: str, folder: Path, filters: frozenset[str]) -> None:
-    """The stretch a run would use with these ``filters`` (Rubber Band where listed), and atempo."""
-    (folder / "speech.pcm").write_bytes((_tone(_SECONDS, 16000, 1)[:, 0] * 32767).astype("<i2").tobytes())
-    for method in dict.fromkeys((stretch_method(filters), "atempo")):
-        tool.run_ffmpeg(_stretch_args(folder, method), what=f"stretching a test tone with {method}", exe=exe)
-        if not (folder / f"{method}.pcm").stat().st_size:
-            raise ToolError(f"the stretch with {method} wrote no audio")
-
-
-def _run_mix(exe: str, folder: Path, filters: frozenset[str]) -> None:
-    """The dub mix's encoder as a run builds it, fed a tone and a gain of one half on its stdin, in stereo
-    and in mono; it must write the whole mix (as long as the original)."""
-    fed = np.concatenate([_tone(_SECONDS + 0.2, 24000, 1), np.full((int((_SECONDS + 0.2) * 24000), 1), 0.5,
-                                                                   np.float32)], axis=1)
-    for stereo in (True, False):
-        spec = _mix_spec(folder, stereo)
-        with tool.FfmpegFeed(build_encode_args(spec), what="mixing a test tone", exe=exe) as encoder:
-            encoder.write(fed.astype("<f4").tobytes())
-            encoder.finish()
-        with wave.open(str(spec.output), "rb") as mixed:
-            if abs(mixed.getnframes() - _SECONDS * _RATE) > _RATE // 100:
-                raise ToolError(f"the mix wrote {mixed.getnframes() / _RATE:.2f} s of a {_SECONDS} s original")
-
-
-GRAPHS: dict[str, tuple[str, Callable[[str, Path, frozenset[str]], None]]] = {
-    "decode": ("audio decode graph", _run_decode),
-    "mix": ("dub mix graph", _run_mix),
-    "stretch": ("time-stretch graph", _run_stretch),
-}
-
-
-def _graphs_id() -> str:
-    """The text of every graph the check runs: a change to any of them makes every binary be checked again."""
-    folder = Path("check")
-    text = [_decode_args(folder), *(_stretch_args(folder, m) for m in METHODS),
-            *(build_encode_args(_mix_spec(folder, s)) for s in (True, False))]
-    return hashlib.sha256(json.dumps(text).encode()).hexdigest()[:16]
-
-
 def _measure(exe: str) -> Capabilities:
     """Ask ``exe`` what it has and run the graphs (about 0.3 s)."""
     version_text = tool.describe(exe, "-version")
     lists = {flag: parse_listing(tool.describe(exe, f"-{flag}")) for flag in ("filters", "encoders", "muxers")}
-    failed = []
-    with tempfile.TemporaryDirectory(prefix="dubber-ffmpeg-check-") as tmp:
-        folder = Path(tmp)
-        _write_wav(folder / "stereo.wav", 2)
-        _write_wav(folder / "mono.wav", 1)
-        for name, (_, run) in GRAPHS.items():
-            try:
-                run(exe, folder, lists["filters"])
-            except (ToolError, OSError) as exc:
-                failed.append((name, _reason(str(exc))))
     return Capabilities(exe, tool.version_line(version_text), parse_lavfi(version_text), lists["filters"],
-                        lists["encoders"], lists["muxers"], tuple(failed))
-
-
-def _reason(message: str) -> str:
-    """ffmpeg's own words from a ToolError's message (``ffmpeg failed while ...: <reason>``)."""
-    return message.split(": ", 1)[1] if message.startswith("ffmpeg failed while") else message
+                        lists["encoders"], lists["muxers"], trials.failures(exe, lists["filters"]))
 
 
 def _unrunnable(exe: str, why: str) -> Capabilities:
-    failed = tuple((name, why) for name in GRAPHS)
+    failed = tuple((name, why) for name in trials.GRAPHS)
     return Capabilities(exe, f"cannot be run: {why}", None, frozenset(), frozenset(), frozenset(), failed)
 
 
@@ -288,7 +182,7 @@ def _key(exe: str) -> str | None:
         stat = os.stat(real)
     except OSError:
         return None
-    identity = f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}\0{_graphs_id()}"
+    identity = f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}\0{trials.graphs_id()}"
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
