@@ -1,5 +1,9 @@
 """Showing a run's progress: tqdm bars on a terminal, plain timestamped lines anywhere else (a CI log
 holds no control characters), nothing with ``--quiet``. Both read the job's events (``dubber.events``).
+
+``DUBBER_PROGRESS=bars`` or ``=lines`` overrides the guess (``--quiet`` still wins): bars on a console that
+does not say it is a terminal (some IDE consoles, mintty on Windows), lines on a terminal whose output is
+kept. The tests draw bars through it where there is no pseudo-terminal to run dubber on (Windows).
 """
 from __future__ import annotations
 
@@ -131,8 +135,15 @@ class TerminalProgress(Events):
         self.bar = self.current = None
 
 
+PROGRESS_ENV = "DUBBER_PROGRESS"
+
+
 def is_terminal(stream: TextIO) -> bool:
-    """Whether ``stream`` is a terminal that draws bars (not a pipe, a file, a CI log or a dumb terminal)."""
+    """Whether ``stream`` is a terminal that draws bars (not a pipe, a file, a CI log or a dumb terminal),
+    unless ``DUBBER_PROGRESS`` says ``bars`` or ``lines`` (any other value: the guess)."""
+    chosen = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if chosen in ("bars", "lines"):
+        return chosen == "bars"
     return stream.isatty() and os.environ.get("TERM", "") != "dumb"
 
 

@@ -3,15 +3,10 @@ schema, its token totals against what the emulator sent), batches of inputs, pro
 characters off a terminal and bars on one, --quiet."""
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import pty
 import re
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import jsonschema
@@ -20,6 +15,7 @@ import pytest
 from dubber.emulator import DEFAULT_KEY, Emulator, Faults
 from tests.conftest import PROGRESS_LINE
 from tests.support.mediagen import compose, write_media
+from tests.support.terminal import run_on_a_terminal
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text())
 SENTENCES = ["en01", "en02", "de01"]  # 2.5 s apart: a window each
@@ -150,27 +146,23 @@ def test_quiet_says_nothing_but_lists_the_files(tmp_path, talk, run_dubber):
     assert result.stdout.split() == [str(tmp_path / "talk.fr.srt"), str(tmp_path / "talk.fr.vtt")]
 
 
-def test_on_a_terminal_progress_is_drawn_as_bars(tmp_path, talk, dubber_env):
-    main, secondary = pty.openpty()
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # a 120-column terminal
-    proc = subprocess.Popen([sys.executable, "-m", "dubber", "subtitles", str(talk), "--to", "fr", "--out-dir",
-                             str(tmp_path)], env={**dubber_env, "TERM": "xterm"},
-                            stdout=subprocess.PIPE, stderr=secondary, stdin=subprocess.DEVNULL)
-    os.close(secondary)
-    drawn = b""
-    while True:
-        try:
-            chunk = os.read(main, 4096)
-        except OSError:  # the terminal closed: the run has ended
-            break
-        if not chunk:
-            break
-        drawn += chunk
-    assert proc.wait(timeout=60) == 0
-    os.close(main)
-    text = drawn.decode("utf-8", "replace")
-    assert "translate fr" in text and "\r" in text and "windows" in text
+def _assert_bars(text: str) -> None:
+    assert "translate fr" in text and "\r" in text and "windows" in text, repr(text)
     assert not PROGRESS_LINE.search(text)  # bars, not the log lines
+
+
+def test_on_a_terminal_progress_is_drawn_as_bars(tmp_path, talk, dubber_env):
+    drawn = run_on_a_terminal(["subtitles", talk, "--to", "fr", "--out-dir", tmp_path], dubber_env)
+    assert drawn.code == 0, drawn.text
+    assert drawn.on_pty or sys.platform == "win32"  # dubber found the terminal itself wherever there is a pty
+    _assert_bars(drawn.text)
+
+
+def test_where_there_is_no_pty_the_bars_are_drawn_on_a_pipe_when_asked(tmp_path, talk, dubber_env, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pty", None)  # `import pty` fails, as it does on Windows
+    drawn = run_on_a_terminal(["subtitles", talk, "--to", "fr", "--out-dir", tmp_path], dubber_env)
+    assert not drawn.on_pty and drawn.code == 0, drawn.text
+    _assert_bars(drawn.text)
 
 
 def test_plan_reports_its_estimate_and_sends_nothing(tmp_path, talk, run_dubber, emulator):

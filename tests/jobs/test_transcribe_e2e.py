@@ -85,6 +85,10 @@ def test_lang_and_no_itn_are_sent_and_name_the_files(talk, scene, run_dubber, em
     assert bodies and all(b["asr_options"] == {"language": "zh", "enable_itn": False} for b in bodies)
 
 
-def test_translating_backends_cannot_transcribe(talk, run_dubber):
+def test_translating_backends_cannot_transcribe(talk, run_dubber, emulator):
+    sent = emulator.requests
     result = run_dubber("transcribe", talk, "--backend", "livetranslate")
-    assert result.code != 0 and "livetranslate" in result.stderr
+    assert result.code == 2, result.stderr  # a usage error: refused before anything is paid for
+    assert emulator.requests == sent, "a request was sent"
+    [line] = result.stderr.strip().splitlines()  # one line, naming the backend refused
+    assert "livetranslate" in line, line

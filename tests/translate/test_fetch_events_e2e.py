@@ -2,7 +2,6 @@
 a dub spools each answer's speech (and lets it go) while the others are still on their way."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from dubber.cli.options import backend_choice
@@ -12,26 +11,33 @@ from dubber.jobs.subtitles import SubtitleJob, run_subtitles
 from dubber.languages import parse_lang
 from dubber.translate.fetch import FetchOptions
 from tests.support.mediagen import compose, write_media
+from tests.support.waiting import wait_until
 
 
-class _Clock(Events):
-    def __init__(self) -> None:
-        self.seen: list[tuple[float, WindowRecord]] = []
+class _Counter(Events):
+    """Each window's record, with how many answers the service had sent when it came."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self.emu = emu
+        self.seen: list[tuple[int, WindowRecord]] = []
 
     def window(self, record: WindowRecord) -> None:
-        self.seen.append((time.monotonic(), record))
+        self.seen.append((self.emu.stats.answered, record))
 
 
 def test_windows_are_reported_as_their_answers_arrive(tmp_path: Path):
     talk = write_media(compose([(2.5, s) for s in ("en01", "en02", "de01")], tail_s=1.0).pcm, tmp_path / "talk.wav")
-    watcher = _Clock()
-    with Emulator(port=0, faults=Faults(latency=0.6)) as emu:  # one request at a time: 0.6 s apart at least
+    # One request at a time, each answered a second after it came: a window's record has that second (the
+    # slack a loaded machine gets) to arrive before the next answer is sent.
+    with Emulator(port=0, faults=Faults(latency=1.0)) as emu:
+        watcher = _Counter(emu)
         job = SubtitleJob(input=talk, backend=backend_choice("livetranslate", DEFAULT_KEY, emu.base_url),
                           target=parse_lang("fr"), out_dir=tmp_path / "out", fetch=FetchOptions(jobs=1))
         run_subtitles(job, watcher)
-    times = [t for t, _ in watcher.seen]
     assert [r.index for _, r in watcher.seen] == [0, 1, 2] and all(r.status == "ok" for _, r in watcher.seen)
-    assert times[1] - times[0] > 0.4 and times[2] - times[1] > 0.4, times
+    # window k was reported once its answer was sent (k + 1 answers) and before the next one was: reported
+    # at the end, every record would come after all 3
+    assert [answered for answered, _ in watcher.seen] == [1, 2, 3], watcher.seen
 
 
 class _Speaking:
@@ -67,7 +73,8 @@ def test_each_answers_speech_is_let_go_once_it_is_used_early_windows_included():
     try:
         fetcher = Fetcher(_Speaking(), request, FetchOptions(jobs=4))
         fetcher.submit(plan(windows[:10]))  # sent early, as during the analysis
-        time.sleep(0.2)  # their answers are in before the collect begins
+        # their answers are in before the collect begins
+        wait_until(lambda: all(f.done() for f in fetcher.sent.values()), "the 10 early windows to be answered")
         kept, _ = fetcher.collect(plan(windows), keep=lambda t: Translation(t.window, replace(t.result, audio_pcm=b"")))
         held = tracemalloc.get_traced_memory()[0]
     finally:
