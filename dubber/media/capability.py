@@ -7,9 +7,9 @@ and builds leave out libraries (libopus, libmp3lame, libx264, Rubber Band), so a
 little. Each binary is therefore asked what it has (its filter, encoder and muxer lists), and made to run
 dubber's own filter graphs, built by the same functions a run uses, on a tiny generated input
 (``dubber.media.trials``: the decode, the dub mix in stereo and mono, the time stretch). The findings are
-kept per binary file (its path, size and modification time, and the graphs' own text) in the user cache
-folder, so a run pays for the check (~0.3 s) once per binary, and again only when the binary or dubber
-changes.
+kept per binary file (its path, size and modification time, and the check's own code and graphs) in the
+user cache folder, so a run pays for the check (~0.3 s) once per binary, and again only when the binary or
+the check changes.
 
 A run names what it needs (``Need``); ``choose`` hands it the first candidate (``tool.candidates``) that
 has all of it and makes that binary the one run. ffmpeg older than 4.4, the oldest release dubber
@@ -20,11 +20,13 @@ refused in one line, ``UnfitToolError``, before any request.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
 import re
+import sys
 import tempfile
 import threading
 from dataclasses import asdict, dataclass
@@ -175,14 +177,22 @@ def folder() -> Path:
     return Path(platformdirs.user_cache_dir("dubber")) / "ffmpeg"
 
 
+@functools.lru_cache(maxsize=1)
+def _check_id() -> str:
+    """What the findings depend on besides the binary: the graphs' text and the code that tries and reads
+    them, so that a changed check never trusts an old verdict."""
+    code = b"".join(Path(module.__file__).read_bytes() for module in (trials, sys.modules[__name__]))
+    return hashlib.sha256(code + trials.graphs_id().encode()).hexdigest()[:16]
+
+
 def _key(exe: str) -> str | None:
-    """The binary file's identity: its real path, size and modification time, and the graphs checked."""
+    """The binary file's identity (its real path, size and modification time) and the check's."""
     try:
         real = os.path.realpath(exe)
         stat = os.stat(real)
     except OSError:
         return None
-    identity = f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}\0{trials.graphs_id()}"
+    identity = f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}\0{_check_id()}"
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 

@@ -21,6 +21,7 @@ import pyebur128
 import pytest
 
 from dubber.media.audio import raw_input_args
+from dubber.media.capability import capabilities
 from dubber.media.mux import KINDS, EncodeSpec, build_encode_args
 from dubber.media.tool import FfmpegFeed, wheel_binary
 from tests.conftest import BARE_PATH
@@ -36,6 +37,15 @@ TOO_OLD = "static-4.2.2"
 LAYOUT = [(0.6, "en01"), (0.8, "en02"), (2.5, "en03")]  # a long pause, where the duck lets the original through
 TOLERANCE_MS = 40
 _BUILDS = {build.name: build for build in builds()}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def checked_once():
+    """Each build's capability check made once, into the session's cache folder that every test's own
+    starts from (as a user's runs find it after the first)."""
+    for build in _BUILDS.values():
+        if build.path is not None:
+            capabilities(build.path)
 
 
 def _build(name: str) -> Build:

@@ -331,7 +331,8 @@ def test_the_key_is_never_written_or_printed(talk, clean_emulator, tmp_path, cac
     assert bad.code == 1
     assert len(bad.stderr.strip().splitlines()) == 1 and "401" in bad.stderr and "API key" in bad.stderr
     files = [p for p in [*tmp_path.rglob("*"), *cache_home.rglob("*")] if p.is_file()]
-    assert len([p for p in files if p.suffix == ".json"]) == len(SENTENCES)
+    answers = [p for p in files if p.suffix == ".json" and p.parent.name != "ffmpeg"]  # not the ffmpeg check
+    assert len(answers) == len(SENTENCES)
     assert {p.suffix for p in files} >= {".srt", ".vtt", ".json"}
     for text in (good.stdout, good.stderr, bad.stdout, bad.stderr):
         assert SECRET not in text
