@@ -44,7 +44,7 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("dubber: interrupted", err=True)
         sys.exit(130)
-    except click.BadParameter as exc:  # a refused value is one line, as every other refusal is
+    except click.UsageError as exc:  # a refused option or value is one line, as every other refusal is
         click.echo(f"dubber: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -201,4 +201,4 @@ def test_cli_refuses_bad_fault_settings(args):
     proc = subprocess.run([sys.executable, "-m", "dubber", "emulator", "--port", "0", *args],
                           capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     [line] = proc.stderr.strip().splitlines()  # one line, naming the option
-    assert proc.returncode == 2 and line.startswith(f"dubber: error: Invalid value for '{args[0]}'"), proc.stderr
+    assert proc.returncode == 2 and line.startswith("dubber: error: ") and args[0].lstrip("-") in line, proc.stderr
