@@ -10,17 +10,21 @@ Run from the repository root (the builds are found as the compatibility suite fi
 
     python benchmarks/ffmpeg_graphs.py --runs 200
 
-RESULTS, 2026-12-03 (2 cores, another test run beside it; stereo and mono each --runs 200):
+RESULTS, 2026-12-03, commit 03b3c71, `--runs 150` (stereo and mono 150 runs each; 2 cores, idle):
 
     build          graph     failed
-    wheel 9.0.2    current   0/400
-    wheel 9.0.2    former    0/400
-    debian 5.1     current   0/400
-    debian 5.1     former    400/400   (framelog=quiet: "Invalid argument")
-    static 7.0.2   current   0/400
-    static 7.0.2   former    see the note: 1 to 2% of runs abort (4/200 mono in one run)
-    static 4.2.2   current   0/400     (runs, though dubber refuses it: below 4.4)
-    static 4.2.2   former    400/400   (amix has no normalize)
+    wheel          current   0/300
+    wheel          former    0/300
+    debian         current   0/300
+    debian         former    300/300   (Invalid argument: framelog=quiet is new in ffmpeg 7)
+    static-7.0.2   current   0/300
+    static-7.0.2   former    8/300     (Assertion best_input >= 0 failed at src/fftools/ffmpeg_filter.c:1923)
+    static-4.2.2   current   0/300     (it runs, though dubber refuses it: below 4.4)
+    static-4.2.2   former    300/300   (Invalid argument: framelog=quiet; amix has no normalize either)
+
+A helper's harness that fed the former graph with dubber's exact pacing saw the 7.0.2 abort in 11 of 300
+runs with a 1 s tail (the feed's run past the original) and 131 of 200 with a 20 ms tail; the current graph
+failed 0 of 800 there.
 """
 from __future__ import annotations
 
