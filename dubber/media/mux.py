@@ -61,7 +61,10 @@ _MOV_TEXT = frozenset({"mov_text"})
 # (10 minutes of 48 kHz stereo: 11 s of CPU against 20 s, more than the requests' own pace at an hour),
 # in fewer bytes and with less error (57 dB SNR against 35, measured on a dub mix: issue 11's note)
 _FAST_AAC = ("-aac_coder", "fast")
-_MP4 = OutputKind("mp4", "aac", ("-b", "160k"), "mov_text", video=True, copyable=_MP4_COPY, extra=("-movflags", "+faststart"),
+# ffmpeg before 6.0 muxes FLAC into MP4 only when told that experimental features are allowed: the
+# format is standard, ffmpeg's muxer was new then. Newer releases ignore the flag here.
+_QUICKTIME_EXTRA = ("-movflags", "+faststart", "-strict", "experimental")
+_MP4 = OutputKind("mp4", "aac", ("-b", "160k"), "mov_text", video=True, copyable=_MP4_COPY, extra=_QUICKTIME_EXTRA,
                   subtitle_copyable=_MOV_TEXT, coder=_FAST_AAC)
 # Opus for Matroska: aac there carries its encoder padding into the stream's length (no edit list),
 # which would make the output ~60 ms longer than the input.
@@ -71,7 +74,7 @@ KINDS: dict[str, OutputKind] = {
     "mp4": _MP4,
     "m4v": _MP4,
     "mov": OutputKind("mov", "aac", ("-b", "160k"), "mov_text", video=True, copyable=_MP4_COPY | {"pcm_s16le", "pcm_s24le"},
-                      extra=("-movflags", "+faststart"), subtitle_copyable=_MOV_TEXT, coder=_FAST_AAC),
+                      extra=_QUICKTIME_EXTRA, subtitle_copyable=_MOV_TEXT, coder=_FAST_AAC),
     "mkv": _MKV,
     "webm": OutputKind("webm", "libopus", ("-b", "128k"), "webvtt", video=True, copyable=frozenset({"opus", "vorbis"}),
                        rate=48000, subtitle_copyable=frozenset({"webvtt"}), video_copyable=WEBM_VIDEO),
