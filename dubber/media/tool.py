@@ -38,15 +38,12 @@ class Binary:
     source: str
 
 
-WHEEL = "imageio-ffmpeg"
-
-
 def wheel_binary() -> Binary | None:
     """The ffmpeg the imageio-ffmpeg wheel ships, if it is installed and has one for this platform."""
     try:
         import imageio_ffmpeg
 
-        return Binary(imageio_ffmpeg.get_ffmpeg_exe(), WHEEL)
+        return Binary(imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg")
     except (ImportError, RuntimeError):
         return None
 
@@ -92,11 +89,6 @@ def ffmpeg_exe() -> str:
     return chosen().path
 
 
-def ffmpeg_source() -> str:
-    """Where ``ffmpeg_exe`` found its binary: ``DUBBER_FFMPEG``, ``system`` (on PATH) or ``imageio-ffmpeg``."""
-    return chosen().source
-
-
 def describe(exe: str, flag: str) -> str:
     """What ``exe`` prints for ``flag`` (``-version``, ``-filters``, ``-encoders``, ``-muxers``); a binary that
     cannot be started is a ToolError."""
@@ -116,11 +108,6 @@ def version_line(text: str) -> str:
     """
     lines = text.splitlines()
     return lines[0].split(" Copyright")[0].strip() if lines else "unknown version"
-
-
-def ffmpeg_version() -> str:
-    """The first line of ``ffmpeg -version`` of the binary dubber runs (e.g. ``ffmpeg version 7.1 ...``)."""
-    return version_line(describe(ffmpeg_exe(), "-version"))
 
 
 STALL_S = 30.0  # an ffmpeg that has used no CPU this long is stuck, not slow: it reads local files only

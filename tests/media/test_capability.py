@@ -82,7 +82,7 @@ def test_a_system_ffmpeg_that_falls_short_gives_way_to_the_wheels_with_one_warni
     with caplog.at_level(logging.WARNING, logger="dubber.media.capability"):
         for _ in range(3):  # a batch: one warning, not one an input
             assert choose(dub_needs(KINDS["mkv"]), "dub into .mkv").path == wheel.path
-    assert tool.ffmpeg_exe() == wheel.path and tool.ffmpeg_source() == "imageio-ffmpeg"
+    assert tool.ffmpeg_exe() == wheel.path and tool.chosen().source == "imageio-ffmpeg"
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1 and str(system) in warnings[0] and "the libopus encoder" in warnings[0]
     assert choose(dub_needs(KINDS["mp4"]), "dub into .mp4").path == str(system)  # it does for mp4
