@@ -277,7 +277,9 @@ def _warn_once(first: Capabilities, lacking: tuple[Need, ...], purpose: str, use
 
 
 def _refusal(first: Capabilities, lacking: tuple[Need, ...], purpose: str, source: str) -> str:
-    fix = ("point DUBBER_FFMPEG at an ffmpeg {0} or newer that has it, or unset DUBBER_FFMPEG" if source == "DUBBER_FFMPEG"
-           else "install ffmpeg {0} or newer (or pip install imageio-ffmpeg), or point DUBBER_FFMPEG at one")
+    if source == "DUBBER_FFMPEG":
+        fix = "point DUBBER_FFMPEG at an ffmpeg {0} or newer that has it, or unset DUBBER_FFMPEG"
+    else:
+        fix = "install ffmpeg {0} or newer (or pip install imageio-ffmpeg), or point DUBBER_FFMPEG at one"
     return (f"ffmpeg {first.path} ({first.version}) cannot {purpose}: it lacks {_words(first, lacking)}; "
             f"{fix.format(MIN_RELEASE)}")

@@ -72,7 +72,8 @@ def scene():
 def corpus(tmp_path_factory, scene) -> dict[str, Path]:
     """The talk in every input kind the corpus dubs (made once, by the suite's ffmpeg)."""
     folder = tmp_path_factory.mktemp("corpus")
-    return {kind: write_media(scene.pcm, folder / f"talk.{kind}") for kind in ("mp4", "mkv", "mov", "webm", "wav", "mp3")}
+    kinds = ("mp4", "mkv", "mov", "webm", "wav", "mp3")
+    return {kind: write_media(scene.pcm, folder / f"talk.{kind}") for kind in kinds}
 
 
 def _on_path(dubber_env: dict[str, str], build: Build, folder: Path) -> tuple[dict[str, str], str]:
@@ -91,6 +92,16 @@ def _ran_only(log: str, exe: str) -> None:
     passed over aside)."""
     ran = re.findall(r"running (\S+) -hide_banner(?!.*dubber-ffmpeg-check-)", log)
     assert ran and set(ran) == {exe}, sorted(set(ran))
+
+
+def _run_on_path(build: Build, run_dubber, dubber_env, folder: Path, *args: object, code: int = 0):
+    """``dubber *args -vv`` with ``build`` as the system's ffmpeg: it exits ``code``, having run that binary
+    alone."""
+    env, exe = _on_path(dubber_env, build, folder)
+    result = run_dubber(*args, "-vv", env=env)
+    assert result.code == code, result.stderr[-2000:]
+    _ran_only(result.log, exe)
+    return result
 
 
 def _placed(report: dict) -> list[tuple[int, int]]:
@@ -148,10 +159,7 @@ def test_a_dub_into_each_kind(name, kind, mix, corpus, scene, run_dubber, dubber
     build = _build(name)
     src = corpus[kind]
     out = tmp_path / f"out.{kind}"
-    env, exe = _on_path(dubber_env, build, tmp_path)
-    result = run_dubber("dub", src, "--to", "fr", "--mix", mix, "-o", out, "-vv", env=env)
-    assert result.code == 0, result.stderr[-2000:]
-    _ran_only(result.log, exe)
+    _run_on_path(build, run_dubber, dubber_env, tmp_path, "dub", src, "--to", "fr", "--mix", mix, "-o", out)
     report = json.loads(out.with_suffix(".dub.json").read_text(encoding="utf-8"))
     streams = avprobe.streams(out)
     audio = [s for s in streams if s.type == "audio"]
@@ -173,20 +181,15 @@ def test_a_dub_into_each_kind(name, kind, mix, corpus, scene, run_dubber, dubber
 
 
 def test_subtitles(build, corpus, run_dubber, dubber_env, tmp_path):
-    env, exe = _on_path(dubber_env, build, tmp_path)
-    result = run_dubber("subtitles", corpus["mp4"], "--to", "fr", "--out-dir", tmp_path, "-vv", env=env)
-    assert result.code == 0, result.stderr[-2000:]
-    _ran_only(result.log, exe)
+    _run_on_path(build, run_dubber, dubber_env, tmp_path, "subtitles", corpus["mp4"], "--to", "fr",
+                 "--out-dir", tmp_path)
     assert read_srt(tmp_path / "talk.fr.srt") == read_vtt(tmp_path / "talk.fr.vtt") != []
 
 
 def test_a_two_language_dub_of_a_multi_track_matroska_keeps_every_stream(build, run_dubber, dubber_env, tmp_path):
     film = _film(tmp_path, "mkv")
     out = tmp_path / "out.mkv"
-    env, exe = _on_path(dubber_env, build, tmp_path)
-    result = run_dubber("dub", film, "--to", "fr,de", "-o", out, "-vv", env=env)
-    assert result.code == 0, result.stderr[-2000:]
-    _ran_only(result.log, exe)
+    _run_on_path(build, run_dubber, dubber_env, tmp_path, "dub", film, "--to", "fr,de", "-o", out)
     got = avprobe.streams(out)
     assert [(s.type, s.codec) for s in got] == [
         ("video", "h264"), ("audio", "opus"), ("audio", "opus"), ("audio", "flac"), ("audio", "flac"),
@@ -206,10 +209,7 @@ def test_the_multi_track_matroska_dubbed_into_an_mp4_keeps_what_mp4_holds(build,
     mov_text, the font named as left out."""
     film = _film(tmp_path, "mkv")
     out = tmp_path / "out.mp4"
-    env, exe = _on_path(dubber_env, build, tmp_path)
-    result = run_dubber("dub", film, "--to", "de", "-o", out, "-vv", env=env)
-    assert result.code == 0, result.stderr[-2000:]
-    _ran_only(result.log, exe)
+    result = _run_on_path(build, run_dubber, dubber_env, tmp_path, "dub", film, "--to", "de", "-o", out)
     assert "input stream 4 (attachment, font/ttf) is not in the .mp4" in result.stderr
     got = avprobe.streams(out)
     assert [(s.type, s.codec) for s in got][:6] == [
@@ -224,11 +224,9 @@ def test_the_multi_track_matroska_dubbed_into_an_mp4_keeps_what_mp4_holds(build,
 def test_a_silent_input_exits_3_with_a_whole_file(build, run_dubber, dubber_env, tmp_path):
     video = write_media(np.zeros(16000 * 3, dtype=np.int16), tmp_path / "silent.mp4")
     out = tmp_path / "out.mp4"
-    env, exe = _on_path(dubber_env, build, tmp_path)
-    result = run_dubber("dub", video, "--to", "fr", "-o", out, "-vv", env=env)
-    assert result.code == 3 and "no speech" in result.stderr, result.stderr[-2000:]
-    _ran_only(result.log, exe)
-    assert [s.type for s in avprobe.streams(out)] == ["video", "audio", "audio", ]
+    result = _run_on_path(build, run_dubber, dubber_env, tmp_path, "dub", video, "--to", "fr", "-o", out, code=3)
+    assert "no speech" in result.stderr
+    assert [s.type for s in avprobe.streams(out)] == ["video", "audio", "audio"]
     assert abs(avprobe.duration_s(out) - avprobe.duration_s(video)) <= 0.06
 
 
