@@ -30,7 +30,8 @@ class Check:
     ok: bool | None = True  # None: worth knowing, neither fine nor wrong (a family's key you may not need)
 
 
-# what an ffmpeg must do for dubber to be of use: subtitles, and a dub into the input's own kind of file
+# what an ffmpeg must do for dubber to be of use: subtitles, and dubs into the two video kinds most runs
+# write (mp4: AAC and mov_text; mkv: Opus and SubRip); other kinds it cannot write are named, not failed
 CORE = capability.dub_needs(KINDS["mp4"]) | capability.dub_needs(KINDS["mkv"])
 
 

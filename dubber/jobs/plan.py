@@ -84,9 +84,12 @@ def estimate(windows: list[Window], media_ms: int, speech_ms: int, request: Plan
 def plan(request: PlanRequest) -> Plan:
     """Probe, decode once, find the speech, plan the windows: everything but the requests."""
     info = probe(request.input)
-    # what the run would refuse, the plan refuses: it decodes as the run does, and a dub would need more
-    kind = output_kind(Path(f"dub.{default_suffix(request.input, info.has_video)}"))
-    choose(dub_needs(kind) if request.dub else decode_needs(), "dub" if request.dub else "decode the audio")
+    # what the run would refuse, the plan refuses: it decodes as the run does, and a dub (into the input's
+    # own kind of file, the default) needs more
+    if request.dub:
+        choose(dub_needs(output_kind(Path(f"dub.{default_suffix(request.input, info.has_video)}"))), "dub")
+    else:
+        choose(decode_needs(), "decode the audio")
     with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
         analysis = analyse(info, Path(tmp), request.vad_method, request.windows)
     return estimate(list(analysis.windows), analysis.duration_ms, sum(s.duration_ms for s in analysis.speech), request)
