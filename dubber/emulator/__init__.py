@@ -4,7 +4,8 @@ It emulates qwen3-livetranslate-flash (audio and video input), qwen3-omni-flash 
 behind DashScope's OpenAI-compatible endpoint (``/compatible-mode/v1``), and OpenAI's Whisper and
 text-to-speech endpoints (``/v1/audio/*``). It checks requests the way each service does, answers in its
 wire format and error dialect, with deterministic placeholder text (in the language's own script) and
-speech sized like the input's speech, or a fixed text. On request it misbehaves like a busy service: latency, 429
+speech sized like the input's speech, or a fixed text; a text to speak is read back, with speech as long
+as reading it aloud takes. On request it misbehaves like a busy service: latency, 429
 with Retry-After, 500, answers cut off midway. Tests, benchmarks and demos run the real openai SDK
 against it over loopback, with no network and no key.
 
@@ -21,11 +22,12 @@ The package, one concern a module:
     chat           the chat-completions wire format the chat models share
     livetranslate  qwen3-livetranslate-flash: its checks and its answer
     video          video input (video_url): the clip's sound decoded in-process, its video tokens
-    omni           qwen3-omni-flash: its checks (streaming only, voices per model) and its answer
+    omni           qwen3-omni-flash: its checks (streaming only, voices per model) and its answer, to audio
+                   or to a line of text it reads aloud
     asr            qwen3-asr-flash: its checks and its transcript, with the language it "hears"
     openai_audio   what OpenAI's /v1/audio endpoints share: form bodies, OpenAI-style refusals, byte replies
     whisper        whisper-1: /v1/audio/translations and /v1/audio/transcriptions
-    speech         tts-1, tts-1-hd, gpt-4o-mini-tts: /v1/audio/speech
+    speech         tts-1, tts-1-hd, gpt-4o-mini-tts: /v1/audio/speech, voices per model
 
 Code outside the emulator imports only from ``dubber.emulator``.
 """

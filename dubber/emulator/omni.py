@@ -13,16 +13,22 @@ What ``check_request`` accepts, the document's rules first:
   document's voice list: 49 for qwen3-omni-flash-2025-12-01, 17 for qwen3-omni-flash and -2025-09-15).
 - the audio: at most 20 minutes and 100 MB.
 
-The emulator's own limits: it answers audio only, so exactly one ``input_audio`` holding a base64 WAV
-data URL (``data:audio/wav;base64,...`` or the document's ``data:;base64,...``) must be in the messages,
-and images and video are refused.
+The emulator's own limits: it answers text, and at most one ``input_audio`` in the messages, holding a
+base64 WAV data URL (``data:audio/wav;base64,...`` or the document's ``data:;base64,...``); images and
+video are refused.
 
-The answer is placeholder text in the target language, which the emulator learns as a model would,
-from the instruction: the text items of the user message that holds the audio, where the first
+With audio, the answer is placeholder text in the target language, which the emulator learns as a model
+would, from the instruction: the text items of the user message that holds the audio, where the first
 supported language's English name right after the word "into" wins ("... from English into French.");
-with none, English. The speech follows the input's voiced audio. The stream interleaves text deltas
-and audio deltas of raw 24 kHz PCM16 (one without data after the first, as the service sometimes
-sends), then the finish chunk and the usage chunk. Same request, same bytes.
+with none, English. The speech follows the input's voiced audio.
+
+Without audio, the model is taken to read the last user message aloud, as a dub from text asks it to:
+the answer's text is that message's text (its white space tidied), and the speech lasts as long as
+reading it takes (``synth.reading_ms``), seeded by the text, the voice and the model.
+
+The stream interleaves text deltas and audio deltas of raw 24 kHz PCM16 (one without data after the
+first, as the service sometimes sends), then the finish chunk and the usage chunk. Same request, same
+bytes.
 """
 from __future__ import annotations
 
@@ -61,6 +67,10 @@ _BARE_DATA_URL = "data:;base64,"  # the document's form for local files: no MIME
 # Longest first, so that a name that begins another (none today) cannot shadow it.
 _NAMES = sorted(((name.lower(), code) for code, name in SUPPORTED.items()), key=lambda p: -len(p[0]))
 _INTO = re.compile(r"\binto\s+", re.IGNORECASE)
+# The prompt's text tokens: the instruction's words with audio, as always; without, as ``chat.token_usage``
+# counts text, each CJK character a token (a line to read may be all CJK).
+_INSTRUCTION_TOKEN = re.compile(r"\w+|[^\w\s]")
+_TEXT_TOKEN = re.compile(r"[\u3000-\u9fff]|\w+|[^\w\s]")
 
 
 @dataclass(frozen=True)
@@ -68,11 +78,12 @@ class Request:
     """A validated request: only what the answer depends on."""
 
     model: str
-    audio: synth.Audio
-    target_lang: str
-    instruction: str  # the text that came with the audio (its tokens count in the usage)
+    audio: synth.Audio | None  # None: text only, answered by reading the last user message aloud
+    target_lang: str | None  # with audio: learned from the instruction; None: the line's own language
+    instruction: str  # with audio: the text that came with it; without: the last user message's text
     voice: str | None  # None: text only
     include_usage: bool
+    prompt_text_tokens: int
     stream: bool = True  # the only kind the Omni models answer
 
 
@@ -118,24 +129,29 @@ def _check_message(message: Any, where: str) -> tuple[str, list[dict]]:
     check(role == "user" or not kinds, f"{role} messages hold text only", f"{where}.content")
     check(len(kinds) <= 1, "a user message can contain text and only one other modality", f"{where}.content")
     check(sum(i["type"] == "input_audio" for i in items) <= 1, "only one audio file can be input", f"{where}.content")
-    check(not kinds - {"audio"}, "the emulator answers audio input only (no images or video)", f"{where}.content")
+    check(not kinds - {"audio"}, "the emulator answers text and audio input only (no images or video)",
+          f"{where}.content")
     return role, items
 
 
-def _audio_message(messages: Any) -> tuple[dict, str, str]:
-    """The one input_audio object, where it is, and the text of the user message holding it."""
+def _read_messages(messages: Any) -> tuple[tuple[dict, str, str] | None, list[str]]:
+    """The input_audio object (if any), where it is and the text of the user message holding it; and
+    the text of every message, in order (the last is the user's)."""
     check(isinstance(messages, list) and messages, "messages must be a non-empty list", "messages")
     found: list[tuple[dict, str, str]] = []
+    texts: list[str] = []
     role = None
     for m, message in enumerate(messages):
         role, items = _check_message(message, f"messages[{m}]")
-        text = "\n".join(i["text"] for i in items if i["type"] == "text")
-        found += [(i, f"messages[{m}].content[{n}].input_audio", text)
+        texts.append("\n".join(i["text"] for i in items if i["type"] == "text"))
+        found += [(i, f"messages[{m}].content[{n}].input_audio", texts[-1])
                   for n, i in enumerate(items) if i["type"] == "input_audio"]
     check(role == "user", "the last message must be the user's", f"messages[{len(messages) - 1}].role")
-    check(len(found) == 1, "the emulator needs exactly one input_audio item to answer", "messages")
+    check(len(found) <= 1, "the emulator answers at most one input_audio item", "messages")
+    if not found:
+        return None, texts
     item, where, text = found[0]
-    return field(item, "input_audio", dict, where, {}), where, text
+    return (field(item, "input_audio", dict, where, {}), where, text), texts
 
 
 def _voice(body: Mapping[str, Any], model: str, thinking: bool) -> str | None:
@@ -172,15 +188,20 @@ def check_request(body: Mapping[str, Any]) -> Request:
     """Validate a chat-completions body (its ``model`` already routed here); raise ApiError on the first fault."""
     check(field(body, "stream", bool, "stream", False),
           "This model only supports stream mode: set the stream parameter to true", "stream")
-    item, where, instruction = _audio_message(body.get("messages"))
+    found, texts = _read_messages(body.get("messages"))
     thinking = field(body, "enable_thinking", bool, "enable_thinking", False)
     voice = _voice(body, body["model"], thinking)
     stream_options = field(body, "stream_options", dict, "stream_options", {})
     include_usage = field(stream_options, "include_usage", bool, "stream_options.include_usage", False)
+    if found is None:
+        return Request(model=body["model"], audio=None, target_lang=None, instruction=texts[-1], voice=voice,
+                       include_usage=include_usage, prompt_text_tokens=len(_TEXT_TOKEN.findall("\n".join(texts))))
+    item, where, instruction = found
     # Decoded last, so that a bad parameter is refused without decoding megabytes of audio first.
     audio = _decode(item, where)
     return Request(model=body["model"], audio=audio, target_lang=target_language(instruction) or "en",
-                   instruction=instruction, voice=voice, include_usage=include_usage)
+                   instruction=instruction, voice=voice, include_usage=include_usage,
+                   prompt_text_tokens=len(_INSTRUCTION_TOKEN.findall(instruction)))
 
 
 @dataclass(frozen=True)
@@ -192,11 +213,14 @@ class Spoken:
     speech: chat.Speech
 
     def usage(self) -> dict:
-        usage = chat.token_usage(self.request.audio.duration_ms, self.text, len(self.speech.pcm))
-        prompt_text = len(re.findall(r"\w+|[^\w\s]", self.request.instruction))
+        audio = self.request.audio
+        usage = chat.token_usage(audio.duration_ms if audio else 0, self.text, len(self.speech.pcm))
+        prompt_text = self.request.prompt_text_tokens
         usage["prompt_tokens"] += prompt_text
         usage["total_tokens"] += prompt_text
         usage["prompt_tokens_details"]["text_tokens"] = prompt_text
+        if audio is None:
+            usage["prompt_tokens_details"]["audio_tokens"] = None  # no audio in, none counted
         return usage
 
     def message(self) -> dict:  # ``chat.Content`` asks for it; never sent, as the Omni models only stream
@@ -211,10 +235,22 @@ class Spoken:
             yield from (d for d in pair if d is not None)
 
 
+def _read_line(req: Request, answer_text: str | None = None) -> tuple[str, bytes]:
+    """A text-only request's answer: the line it asks to be read (or ``answer_text``), and when a voice is
+    asked for, that text spoken, as long as reading it aloud takes."""
+    text = " ".join(req.instruction.split()) if answer_text is None else answer_text
+    if req.voice is None:
+        return text, b""
+    return text, synth.read_aloud(text, synth.derive_seed(text.encode(), req.model, req.voice))
+
+
 def answer(req: Request, ctx: Context) -> Reply:
-    """The placeholder answer of ``req``; ``ctx.answer_text`` replaces its text (even for silence),
-    while the speech still follows the input."""
-    text, speech = synth.placeholder_answer(req.audio, req.target_lang, req.voice, ctx.answer_text)
+    """The placeholder answer of ``req``; ``ctx.answer_text`` replaces its text (even for silence). The
+    speech follows the input audio, or without audio, the text said."""
+    if req.audio is None:
+        text, speech = _read_line(req, ctx.answer_text)
+    else:
+        text, speech = synth.placeholder_answer(req.audio, req.target_lang, req.voice, ctx.answer_text)
     spoken = Spoken(req, text, chat.Speech.of(speech, ctx))
     return chat.reply(chat.Envelope(ctx.answer_id, ctx.created, req.model), spoken,
                       stream=True, include_usage=req.include_usage, broken=ctx.broken,

@@ -6,9 +6,14 @@ default 1); the answer is the audio file's bytes. ``pcm`` is raw 24 kHz 16-bit m
 samples, ``wav`` the same inside a WAV header. The emulator cannot encode the compressed formats, so
 it refuses them with a note saying so (the service would answer them).
 
-The placeholder speech lasts as long as the text takes to read aloud at ``CHARS_PER_SECOND`` (about
-the pace of English speech, and of the placeholder text the emulator makes for that much speech),
-divided by ``speed``; the same request always gives the same bytes.
+``voice`` is one of *that model's* built-in voices (``VOICES``): OpenAI's text-to-speech guide gives
+tts-1 and tts-1-hd nine, and gpt-4o-mini-tts those and ballad, verse, marin and cedar (the API reference
+lists all thirteen without saying which model takes which). A custom voice object
+(``{"id": "voice_..."}``) is refused: the emulator has none.
+
+The placeholder speech lasts as long as the text takes to read aloud (``synth.reading_ms``: about 14
+characters a second in alphabetic scripts, 4 in Chinese and Japanese, 6 Hangul syllables), divided by
+``speed``; the same request always gives the same bytes.
 """
 from __future__ import annotations
 
@@ -22,14 +27,19 @@ from dubber.emulator.dialects import OPENAI
 from dubber.emulator.openai_audio import AUDIO_PREFIX, byte_reply, invalid, missing, read_json, with_model
 from dubber.emulator.service import Context, Reply, Service
 
-__all__ = ["CHARS_PER_SECOND", "MAX_INPUT", "MODELS", "SERVICE", "VOICES", "Request", "answer", "check_request"]
+__all__ = ["MAX_INPUT", "MODELS", "SERVICE", "VOICES", "Request", "answer", "check_request"]
 
-MODELS = frozenset({"tts-1", "tts-1-hd", "gpt-4o-mini-tts"})
-VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse")
+_TTS1_VOICES = ("alloy", "ash", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer")
+# The built-in voices each model takes.
+VOICES: dict[str, tuple[str, ...]] = {
+    "tts-1": _TTS1_VOICES,
+    "tts-1-hd": _TTS1_VOICES,
+    "gpt-4o-mini-tts": _TTS1_VOICES + ("ballad", "verse", "marin", "cedar"),
+}
+MODELS = frozenset(VOICES)
 AUDIO_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
 ANSWERED_FORMATS = {"pcm": "audio/pcm", "wav": "audio/wav"}  # the ones the emulator can make
 MAX_INPUT = 4096  # characters
-CHARS_PER_SECOND = 14.0
 
 
 @dataclass(frozen=True)
@@ -84,8 +94,9 @@ def check_request(body: Mapping[str, Any]) -> Request:
         invalid(f"Invalid 'input': string too long. Expected a string with maximum length {MAX_INPUT}, but got "
                 f"a string with length {len(text)} instead.", "input", "string_above_max_length")
     voice = _string(body, "voice", required=True)
-    if voice not in VOICES:
-        invalid(f"Invalid value: '{voice}'. Supported values are: {', '.join(repr(v) for v in VOICES)}.", "voice")
+    voices = VOICES[body["model"]]
+    if voice not in voices:
+        invalid(f"Invalid value: '{voice}'. Supported values are: {', '.join(repr(v) for v in voices)}.", "voice")
     _string(body, "instructions")  # checked only: placeholder speech has no tone to set
     if body.get("stream_format", "audio") != "audio":
         invalid("the emulator answers only stream_format 'audio' (the whole file)", "stream_format")
@@ -98,10 +109,10 @@ def read_body(raw: bytes) -> dict[str, Any]:
 
 
 def speech_pcm(req: Request) -> bytes:
-    """The placeholder speech: 24 kHz PCM16 mono, as long as reading ``req.input`` at ``req.speed`` takes."""
-    ms = round(len(req.input.strip()) / CHARS_PER_SECOND * 1000 / req.speed)
+    """The placeholder speech: 24 kHz PCM16 mono, as long as reading ``req.input`` at ``req.speed`` takes
+    (never empty: the input holds a character at least)."""
     seed = synth.derive_seed(req.input.encode(), req.model, f"{req.voice}@{req.speed:g}")
-    return synth.placeholder_speech(max(ms, 1), seed)
+    return synth.read_aloud(req.input, seed, req.speed)
 
 
 def wav_file(pcm: bytes, rate: int = synth.OUTPUT_RATE) -> bytes:

@@ -19,7 +19,7 @@ import numpy as np
 from dubber.languages import CJK
 
 __all__ = ["OUTPUT_RATE", "SCRIPTS", "Audio", "Script", "decode_wav", "derive_seed", "placeholder_speech",
-           "placeholder_text", "text_pieces", "voiced_ms"]
+           "placeholder_text", "read_aloud", "reading_ms", "text_pieces", "voiced_ms"]
 
 OUTPUT_RATE = 24000  # the service's speech is 24 kHz PCM16 mono
 FRAME_MS = 20
@@ -27,6 +27,17 @@ FRAME_MS = 20
 ABS_FLOOR = 10 ** (-45 / 20)
 WORDS_PER_SECOND = 2.5
 CJK_CHARS_PER_SECOND = 4.0
+# Reading a text aloud (``reading_ms``): characters a second, spaces and punctuation included.
+LETTERS_PER_SECOND = 14.0
+HANGUL_PER_SECOND = 6.0
+# Han (with its radicals and compatibility block), kana, CJK punctuation, full-width forms and
+# half-width katakana (not the ideographic space): a syllable, or a pause, each.
+_CJK = ("[\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+        "\uf900-\ufaff\uff01-\uff9f\U00020000-\U0003134f]")
+_CJK_CHAR = re.compile(_CJK)
+_HANGUL_CHAR = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")  # syllable blocks and jamo
+# A line read aloud streams by its own characters: two CJK characters a piece, else a word.
+_SCRIPT_PIECE = re.compile(rf"\s*(?:{_CJK}{{1,2}}|(?:(?!{_CJK})\S)+)|\s+\Z")
 
 _SYLLABLES = (
     "ka", "lo", "mi", "ren", "ta", "vo", "sel", "nu", "pa", "di", "mor", "le", "ti", "sa", "bel",
@@ -194,10 +205,46 @@ def placeholder_text(voiced_ms: int, target_lang: str, seed: int) -> str:
     return script.sentence_gap.join(sentences)
 
 
-def text_pieces(text: str, target_lang: str) -> list[str]:
-    """Cut text into the word-sized deltas a stream carries; joined, they give the text back."""
+def reading_ms(text: str) -> int:
+    """How long reading ``text`` aloud takes, in milliseconds, from the scripts of its characters.
+
+    Han and kana: ``CJK_CHARS_PER_SECOND`` (4, the pace ``placeholder_text`` writes them at). Hangul:
+    ``HANGUL_PER_SECOND`` (6): a block is a whole syllable, as a Han character is, but Korean is spoken
+    at about 6 syllables a second, and its spaces between words count as below. Everything else (Latin
+    and the other alphabets, digits, spaces, punctuation): ``LETTERS_PER_SECOND`` (14, as long as the
+    Latin text ``placeholder_text`` writes for a second). A run of white space counts as one space.
+
+    >>> reading_ms("Hello there, how are you?")  # 25 characters
+    1786
+    >>> reading_ms("你好，世界。"), reading_ms("こんにちは"), reading_ms("안녕하세요")
+    (1500, 1250, 833)
+    >>> reading_ms("  Hello,   there ") == reading_ms("Hello, there"), reading_ms(" ")
+    (True, 0)
+    """
+    text = " ".join(text.split())
+    cjk, hangul = len(_CJK_CHAR.findall(text)), len(_HANGUL_CHAR.findall(text))
+    letters = len(text) - cjk - hangul
+    return round(1000 * (cjk / CJK_CHARS_PER_SECOND + hangul / HANGUL_PER_SECOND + letters / LETTERS_PER_SECOND))
+
+
+def read_aloud(text: str, seed: int, speed: float = 1.0) -> bytes:
+    """Placeholder speech of ``text`` read aloud at ``speed`` (1: ``reading_ms`` long); b"" for no text."""
+    return placeholder_speech(round(reading_ms(text) / speed), seed)
+
+
+def text_pieces(text: str, target_lang: str | None) -> list[str]:
+    """Cut text into the word-sized deltas a stream carries; joined, they give the text back.
+
+    Two characters a piece for a CJK language, else a word; ``None`` (a line read aloud, whose language the
+    emulator does not name): its characters decide, so mixed text is cut both ways.
+
+    >>> text_pieces("Hi 你好世界!", None)
+    ['Hi', ' 你好', '世界', '!']
+    """
     if target_lang in CJK:
         return [text[i : i + 2] for i in range(0, len(text), 2)]
+    if target_lang is None:
+        return _SCRIPT_PIECE.findall(text)
     # The tail alternative keeps trailing white space, so a fixed ``answer_text`` streams back exactly.
     return re.findall(r"\s*\S+|\s+\Z", text)
 

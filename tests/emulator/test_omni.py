@@ -1,14 +1,18 @@
 """qwen3-omni-flash as the emulator serves it: its checks (pure, and over HTTP in DashScope's dialect),
-the target language learned from the instruction, and the stream read back through the real openai SDK."""
+the target language learned from the instruction, the stream read back through the real openai SDK, and a
+text-only request answered by reading its line aloud."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import math
 import re
 
 import openai
 import pytest
 
+from dubber.emulator import DEFAULT_KEY, Emulator
 from dubber.emulator.dialects import ApiError
 from dubber.emulator.omni import MODELS, VOICES, check_request, target_language
 from tests.emulator.helpers import SILENCE, SPEECH_1S5, SPEECH_3S, audio_field, http_post
@@ -24,6 +28,26 @@ def omni_request(speech: str = SPEECH_1S5, text: str = INTO_FRENCH, voice: str |
         "messages": [{"role": "user", "content": [
             {"type": "input_audio", "input_audio": {"data": speech, "format": "wav"}},
             {"type": "text", "text": text}]}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "modalities": ["text"],
+        "enable_thinking": False,
+    }
+    if voice is not None:
+        body.update(modalities=["text", "audio"], audio={"voice": voice, "format": "wav"})
+    body.update(extra)
+    return body
+
+
+READ_ALOUD = "You are a dubbing voice. Read the user's text aloud in French, exactly as written. Say nothing else."
+
+
+def line_request(line: str = "Bonjour à tous.", voice: str | None = "Cherry", plain: bool = False, **extra) -> dict:
+    """A valid text-only body, as a dub from text sends it: the instruction, then the line to read."""
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "system", "content": READ_ALOUD},
+                     {"role": "user", "content": line if plain else [{"type": "text", "text": line}]}],
         "stream": True,
         "stream_options": {"include_usage": True},
         "modalities": ["text"],
@@ -100,6 +124,20 @@ def test_documented_shapes_are_accepted():
     assert check_request(thinking).voice is None  # thinking mode answers text
 
 
+def test_text_only_shapes_are_accepted():
+    listed, plain = check_request(line_request()), check_request(line_request(plain=True))
+    assert listed == plain  # a string is one text item
+    assert (listed.audio, listed.target_lang, listed.instruction, listed.voice) == (None, None, "Bonjour à tous.",
+                                                                                  "Cherry")
+    assert check_request(line_request(voice=None, enable_thinking=True)).voice is None
+    two_items = line_request()
+    two_items["messages"][1]["content"] = [{"type": "text", "text": "Bonjour"}, {"type": "text", "text": "à tous."}]
+    assert check_request(two_items).instruction == "Bonjour\nà tous."
+    earlier_audio = line_request()  # a conversation with one audio, now asked in text: answered from the audio
+    earlier_audio["messages"][1:1] = [omni_request()["messages"][0], {"role": "assistant", "content": "Bonjour."}]
+    assert check_request(earlier_audio).audio is not None
+
+
 def test_voices_follow_each_models_list():
     assert len(VOICES["qwen3-omni-flash-2025-12-01"]) == 49 and len(set(VOICES["qwen3-omni-flash-2025-12-01"])) == 49
     assert len(VOICES[MODEL]) == 17 and VOICES["qwen3-omni-flash-2025-09-15"] == VOICES[MODEL]
@@ -137,7 +175,7 @@ REFUSED = [  # (body, param, words)
     (_with_content(_AUDIO_ITEM, _IMAGE_ITEM, _TEXT_ITEM), "messages[0].content", "only one other modality"),
     (_with_content(_AUDIO_ITEM, _AUDIO_ITEM), "messages[0].content", "only one audio"),
     (_with_content(_IMAGE_ITEM, _TEXT_ITEM), "messages[0].content", "audio input only"),
-    (_with_content(_TEXT_ITEM), "messages", "exactly one input_audio"),
+    (omni_request(messages=omni_request()["messages"] * 2), "messages", "at most one input_audio"),
     (_with_content({"type": "audio", "audio": "x"}), "messages[0].content[0].type", "unsupported content type"),
     (omni_request(messages=[]), "messages", "non-empty"),
     (omni_request(messages=[{"role": "assistant", "content": [_AUDIO_ITEM]}]), "messages[0].content", "text only"),
@@ -145,6 +183,17 @@ REFUSED = [  # (body, param, words)
                             {"role": "assistant", "content": "Bonjour."}]), "messages[1].role", "user's"),
     (omni_request(speech=SILENCE.replace("data:audio/wav", "data:audio/mp3")[:40] + "@@"),
      "messages[0].content[0].input_audio.data", "base64"),
+    # A text-only request is held to the same rules.
+    (line_request(stream=False), "stream", "stream"),
+    (line_request(enable_thinking=True), "modalities", "thinking mode"),
+    (line_request(voice="Serena"), "audio.voice", "not supported by qwen3-omni-flash"),
+    (line_request(voice="Cherry", audio={"voice": "Cherry", "format": "pcm"}), "audio.format", "wav"),
+    (line_request(messages=line_request()["messages"][:1]), "messages[0].role", "user's"),
+    (line_request(messages=[*line_request()["messages"], {"role": "assistant", "content": "Bonjour à tous."}]),
+     "messages[2].role", "user's"),
+    (line_request(messages=[{"role": "system", "content": [_AUDIO_ITEM]}, {"role": "user", "content": "Hi."}]),
+     "messages[0].content", "text only"),
+    (line_request(messages=[{"role": "user", "content": []}]), "messages[0].content", "non-empty list"),
 ]
 
 
@@ -206,3 +255,95 @@ def test_usage_counts_the_audio_and_the_instruction(client):
 def test_silence_gives_an_empty_answer(client):
     result = stream(client, omni_request(SILENCE))
     assert result["text"] == "" and result["pcm"] == b"" and result["finish"] == "stop"
+
+
+def _scrubbed_events(raw: bytes) -> list:
+    """A stream's events without what changes between answers (ids, timestamps)."""
+    def scrub(value):
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items() if k not in ("id", "created", "expires_at")}
+        return [scrub(v) for v in value] if isinstance(value, list) else value
+    return [scrub(json.loads(e[6:])) for e in raw.decode().split("\n\n") if e.startswith("data: {")]
+
+
+def test_answers_to_audio_are_byte_for_byte_unchanged(emulator):
+    """Text-only requests came later: what the emulator says to audio must not move (cached runs compare it)."""
+    bodies = [omni_request(SPEECH_1S5), omni_request(SPEECH_3S, voice="Ethan"),
+              omni_request(voice=None, text="Translate the speech into Japanese."), omni_request(SILENCE)]
+    digest = hashlib.sha256()
+    for body in bodies:
+        status, _, raw = http_post(emulator, json.dumps(body).encode())
+        assert status == 200
+        digest.update(json.dumps(_scrubbed_events(raw)).encode())
+    assert digest.hexdigest() == "b73652889dfe2232299599e2a1f74c262139f1eaf16387bb7a39c9c539fe8baf"
+
+
+# --- a line read aloud (text only) -----------------------------------------------------------------------
+
+LINES = [  # (line, seconds it takes to read: 14 characters a second, 4 Han or kana, 6 Hangul syllables)
+    ("Hello there, how are you doing today? I hope the weather holds.", 63 / 14),
+    ("今天天气很好，我们去公园散步吧。", 16 / 4),
+    ("今日はいい天気ですね、散歩に行きましょう。", 21 / 4),
+    ("안녕하세요, 만나서 반갑습니다.", 13 / 6 + 4 / 14),  # 13 syllable blocks; a comma, a full stop, two spaces
+]
+
+
+@pytest.mark.parametrize("line, seconds", LINES)
+def test_a_line_is_read_back_at_its_reading_pace(client, line, seconds):
+    result = stream(client, line_request(line))
+    assert result["text"] == line and result["finish"] == "stop"
+    assert abs(len(result["pcm"]) / 2 / 24000 / seconds - 1) <= 0.15
+    kinds = result["kinds"]
+    assert kinds[:2] == ["text", "audio"] and kinds.count("empty") == 1  # interleaved; one delta without data
+
+
+def test_a_line_is_read_as_written_whatever_its_white_space(client):
+    tidy = stream(client, line_request("Hello there, friend."))
+    assert stream(client, line_request("  Hello there,\n\tfriend.  ")) == tidy
+    assert stream(client, line_request("Hello there, friend.", plain=True)) == tidy  # content as a plain string
+
+
+def test_a_reading_is_the_same_for_the_same_request_and_differs_by_voice_and_model(client):
+    line = "The same words, read twice."
+    first = stream(client, line_request(line))
+    assert stream(client, line_request(line)) == first
+    assert stream(client, line_request(line, voice="Ethan"))["pcm"] != first["pcm"]
+    assert stream(client, line_request(line, model="qwen3-omni-flash-2025-12-01"))["pcm"] != first["pcm"]
+    assert stream(client, line_request(line + " Again."))["pcm"] != first["pcm"]
+
+
+def test_a_line_without_a_voice_is_answered_in_text_only(client):
+    result = stream(client, line_request("Just the text.", voice=None))
+    assert result["text"] == "Just the text." and result["pcm"] == b"" and "audio" not in result["kinds"]
+
+
+def test_usage_of_a_reading_counts_the_prompts_text_and_the_speech(client):
+    result = stream(client, line_request("你好，世界。"))
+    usage = result["usage"]
+    words = len(re.findall(r"\w+|[^\w\s]", READ_ALOUD))
+    assert usage.prompt_tokens_details.audio_tokens is None  # no audio in
+    assert usage.prompt_tokens == usage.prompt_tokens_details.text_tokens == words + 6  # each CJK character a token
+    assert usage.completion_tokens_details.audio_tokens == math.ceil(len(result["pcm"]) / 2 / 24000 * 12.5)
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_a_fixed_answer_text_is_said_instead_of_the_line():
+    said = "Sure! Here is your line: Bonjour à tous."  # a model that adds words
+    with Emulator(port=0, answer_text=said) as emu:
+        sdk = openai.OpenAI(api_key=DEFAULT_KEY, base_url=emu.base_url, max_retries=0, timeout=10)
+        result = stream(sdk, line_request("Bonjour à tous."))
+    assert result["text"] == said
+    assert abs(len(result["pcm"]) / 2 / 24000 / (len(said) / 14) - 1) <= 0.15  # the speech says the fixed text
+
+
+def test_a_reading_is_refused_like_any_request(client, emulator):
+    status, _, raw = http_post(emulator, json.dumps(line_request(voice="Serena")).encode())
+    error = json.loads(raw)
+    assert status == 400 and set(error) == {"error", "request_id"}
+    assert (error["error"]["param"], error["error"]["code"]) == ("audio.voice", "invalid_parameter_error")
+    with pytest.raises(openai.BadRequestError, match="not supported by qwen3-omni-flash"):
+        stream(client, line_request(voice="Serena"))
+    with pytest.raises(openai.BadRequestError, match="thinking mode"):
+        stream(client, line_request(enable_thinking=True))
+    with pytest.raises(openai.BadRequestError, match="stream mode"):
+        client.chat.completions.create(model=MODEL, messages=line_request()["messages"], stream=False)

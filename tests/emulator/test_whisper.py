@@ -1,5 +1,5 @@
-"""OpenAI's audio endpoints as the emulator serves them (/v1/audio/translations, /transcriptions, /speech):
-raw multipart and JSON over loopback HTTP for the wire format, and the real openai SDK."""
+"""OpenAI's Whisper endpoints as the emulator serves them (/v1/audio/translations, /transcriptions): raw
+multipart over loopback HTTP for the wire format, and the real openai SDK. /speech is test_speech.py's."""
 from __future__ import annotations
 
 import io
@@ -7,7 +7,6 @@ import json
 import urllib.error
 import urllib.request
 import uuid
-import wave
 
 import numpy as np
 import openai
@@ -61,12 +60,6 @@ def post(emulator: Emulator, path: str, body: bytes, content_type: str, key: str
 def upload(emulator: Emulator, path: str = "/audio/translations", **fields):
     fields = {"file": ("a.wav", WAV, "audio/wav"), "model": "whisper-1", **fields}
     return post(emulator, path, *form({k: v for k, v in fields.items() if v is not None}))
-
-
-def speak(emulator: Emulator, **fields):
-    body = {"model": "tts-1", "input": "Hello there.", "voice": "alloy", "response_format": "pcm", **fields}
-    return post(emulator, "/audio/speech", json.dumps({k: v for k, v in body.items() if v is not None}).encode(),
-                "application/json")
 
 
 @pytest.fixture(scope="module")
@@ -185,58 +178,6 @@ def test_the_sdk_reads_every_answer(sdk):
     assert plain.text == verbose.text
     with pytest.raises(openai.BadRequestError):
         sdk.audio.translations.create(file=("a.ogg", WAV, "audio/ogg"), model="whisper-1")
-
-
-# --- speech ----------------------------------------------------------------------------------------
-
-def test_speech_pcm_lasts_as_long_as_the_text_takes_to_say(emulator):
-    short, long = speak(emulator, input="Hello there, how are you?"), speak(emulator, input="Hello there. " * 20)
-    assert short[0] == long[0] == 200 and short[1]["Content-Type"] == "audio/pcm"
-    for (_, _, pcm), chars in ((short, 25), (long, 259)):
-        seconds = len(pcm) / 2 / 24000
-        assert chars / 14 <= seconds <= chars / 14 * 1.15 + 0.01
-        assert np.abs(np.frombuffer(pcm, "<i2")).max() > 10000
-    assert speak(emulator, input="Hello there, how are you?")[2] == short[2], "speech is deterministic"
-    fast = speak(emulator, input="Hello there, how are you?", speed=2.0)[2]
-    assert len(fast) < 0.6 * len(short[2])
-
-
-def test_speech_wav_is_the_same_pcm_in_a_header(emulator):
-    status, headers, raw = speak(emulator, response_format="wav")
-    with wave.open(io.BytesIO(raw)) as wav:
-        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (24000, 1, 2)
-        assert wav.readframes(wav.getnframes()) == speak(emulator)[2]
-    assert headers["Content-Type"] == "audio/wav"
-
-
-@pytest.mark.parametrize("fields, param, code", [
-    (dict(input=None), "input", "missing_required_parameter"),
-    (dict(voice=None), "voice", "missing_required_parameter"),
-    (dict(model=None), "model", "missing_required_parameter"),
-    (dict(voice="Cherry"), "voice", "invalid_value"),
-    (dict(input="x" * 4097), "input", "string_above_max_length"),
-    (dict(input=" "), "input", "invalid_value"),
-    (dict(speed=5), "speed", "invalid_value"),
-    (dict(response_format="mp3"), "response_format", "invalid_value"),  # the emulator encodes no mp3
-    (dict(response_format="midi"), "response_format", "invalid_value"),
-])
-def test_speech_refusals_in_openai_shape(emulator, fields, param, code):
-    status, _, raw = speak(emulator, **fields)
-    error = _openai_error(raw)
-    assert (status, error["param"], error["code"]) == (400, param, code)
-
-
-def test_speech_takes_exactly_4096_characters(emulator):
-    assert speak(emulator, input="a" * 4096)[0] == 200
-
-
-def test_the_sdk_voices_and_maps_a_bad_voice(sdk):
-    answer = sdk.audio.speech.create(model="gpt-4o-mini-tts", voice="coral", input="Good morning.",
-                                     response_format="pcm")
-    assert len(answer.content) > 24000 * 2 * 0.8
-    with pytest.raises(openai.BadRequestError) as info:
-        sdk.audio.speech.create(model="tts-1", voice="nobody", input="Hi.", response_format="pcm")
-    assert info.value.body["param"] == "voice"
 
 
 def test_the_form_reader_keeps_binary_files_byte_exact():
