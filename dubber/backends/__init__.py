@@ -111,6 +111,7 @@ class BackendSpec:
     instructions: bool = False  # takes a text instruction (so a glossary can be honoured)
     max_window_ms: int = 20 * 60 * 1000  # the longest window one request may carry (documented limits)
     transcriber: str | None = None  # the backend that gives this family's source transcripts (--bilingual)
+    speaker: str | None = None  # the module that voices text in this family (``dubber dub --subtitles``)
 
     def check(self, *, task: str = "translate", target: Lang | None = None, voice: str | None = None,
               input_mode: str = "audio", glossary: bool = False, max_window_ms: int = 0) -> None:
@@ -137,6 +138,37 @@ def backend_spec(name: str) -> BackendSpec:
     if name not in NAMES:
         raise OptionError(f"unknown backend {name!r} (known: {', '.join(NAMES)})")
     return importlib.import_module(f"dubber.backends.{name}").SPEC
+
+
+@dataclass(frozen=True)
+class SpeakerSpec:
+    """A text-to-speech service: it voices one line of text a request (the ``WindowMedia`` holds the line as
+    UTF-8 ``text/plain``) and answers a ``TranslationResult`` with the line and its speech."""
+
+    name: str
+    family: str  # a key of FAMILIES: it runs on that family's key and endpoint
+    default_model: str
+    make: Callable[[BackendConfig], Backend]
+    voices: tuple[str, ...]
+    default_voice: str
+
+    def check_voice(self, voice: str) -> None:
+        if voice not in self.voices:
+            raise OptionError(f"unknown voice {voice!r} for {self.name} (voices: {', '.join(self.voices)})")
+
+
+def speaker_spec(backend: str) -> SpeakerSpec:
+    """The text-to-speech service of ``backend``'s family (``--backend livetranslate --subtitles`` voices with
+    omni: the same key and endpoint)."""
+    spec = backend_spec(backend)
+    if spec.speaker is None:
+        raise OptionError(f"the {spec.name} backend's family has no text-to-speech service")
+    return importlib.import_module(f"dubber.backends.{spec.speaker}").SPEAKER
+
+
+def text_media(text: str) -> WindowMedia:
+    """One line to voice, as a speaker's request carries it."""
+    return WindowMedia(text.encode("utf-8"), "text/plain")
 
 
 def make_backend(name: str, config: BackendConfig) -> Backend:

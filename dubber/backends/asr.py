@@ -111,4 +111,5 @@ SPEC = BackendSpec(
     # "up to 5 minutes", but the 10 MB data URL is reached first: 16 kHz mono PCM16 is 32,000 bytes a second,
     # 4/3 of that as base64, plus the header: 230 s leaves a little room.
     max_window_ms=230 * 1000,
+    speaker="omni_speech",
 )

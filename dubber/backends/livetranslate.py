@@ -73,4 +73,5 @@ SPEC = BackendSpec(
     speaks=True, input_modes=frozenset({"audio", "video"}),
     # 49,152 input tokens at 25 audio tokens a second; a video's frames take more, but windows are far shorter
     max_window_ms=30 * 60 * 1000, transcriber="asr",
+    speaker="omni_speech",
 )

@@ -131,4 +131,5 @@ SPEC = BackendSpec(
     voices=VOICES, default_voice="Cherry", instructions=True,
     max_window_ms=20 * 60 * 1000,  # "Qwen3-Omni-Flash: cannot exceed 100 MB, with a maximum duration of 20 minutes"
     transcriber="asr",
+    speaker="omni_speech",
 )

@@ -4,9 +4,8 @@ One request per window: the window's WAV as the multipart ``file`` of ``/audio/t
 out) or ``/audio/transcriptions`` (the words as spoken; ``language`` when the source is known), always
 with ``response_format=verbose_json`` because only that form carries the segments: their times (seconds
 from the window's start) become window-local ``Segment``s that time the cues. Whisper has no speech
-output, so a dub voices the English text with ``/audio/speech`` (``response_format=pcm``: raw 24 kHz
-PCM16 mono, no header): one speech request per window, or, when the text is over the 4096 characters one
-request may carry, one per piece cut at sentence ends, the audio joined in order.
+output, so a dub voices the English text with ``/audio/speech`` (``dubber.backends.openai_speech``): one
+speech request per window, or per piece of the text when it is over the 4096 characters one may carry.
 
 The document limits a file to 25 MB: a window over it is refused before anything is sent (the spec's
 ``max_window_ms`` keeps default windows far below it).
@@ -14,13 +13,13 @@ The document limits a file to 25 MB: a window over it is refused before anything
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Iterable, Mapping
 
 import langcodes
 
 from dubber.backends import BackendConfig, BackendSpec, TranslateRequest, WindowMedia, endpoint_identity
 from dubber.backends.openai_errors import mapped_errors, openai_client
+from dubber.backends.openai_speech import DEFAULT_SPEECH_MODEL, OUTPUT_RATE, VOICES, speak
 from dubber.errors import OptionError, RequestError
 from dubber.languages import parse_lang
 from dubber.models import Segment, TranslationResult
@@ -28,14 +27,9 @@ from dubber.models import Segment, TranslationResult
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 25 * 1024 * 1024  # "Maximum file size: 25 MB", as OpenAI counts it
-MAX_SPEECH_CHARS = 4096  # the most ``input`` one speech request may carry
-OUTPUT_RATE = 24000  # ``pcm`` speech
-DEFAULT_SPEECH_MODEL = "tts-1"
-VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse")
 # The version of the requests this module sends: bump it when a change could change answers, so cached
 # answers to the old requests are not served for the new ones.
 REQUEST_SCHEMA = 1
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 def upload_name(media: WindowMedia, window: int | None) -> str:
@@ -60,34 +54,6 @@ def build_request(media: WindowMedia, request: TranslateRequest, model: str,
     if language is not None:
         kwargs["language"] = language
     return kwargs
-
-
-def build_speech_request(text: str, voice: str, model: str) -> dict[str, Any]:
-    """Keyword arguments for ``client.audio.speech.create`` (pure)."""
-    return {"model": model, "voice": voice, "input": text, "response_format": "pcm"}
-
-
-def speech_pieces(text: str, limit: int = MAX_SPEECH_CHARS) -> list[str]:
-    """``text`` in pieces of at most ``limit`` characters: whole sentences where they fit, a sentence longer
-    than ``limit`` cut at its last space that fits (or, with none, at ``limit``).
-
-    >>> speech_pieces("One two. Three four. Five.", limit=12)
-    ['One two.', 'Three four.', 'Five.']
-    """
-    pieces: list[str] = []
-    current = ""
-    for sentence in _SENTENCE_END.split(text.strip()):
-        while len(sentence) > limit:
-            cut = sentence.rfind(" ", 0, limit + 1)
-            cut = cut if cut > 0 else limit
-            pieces += [p for p in (current, sentence[:cut].strip()) if p]
-            current, sentence = "", sentence[cut:].strip()
-        if current and len(current) + 1 + len(sentence) > limit:
-            pieces.append(current)
-            current = sentence
-        else:
-            current = f"{current} {sentence}" if current else sentence
-    return pieces + ([current] if current else [])
 
 
 def clean_segments(raw: Iterable[Any], duration_ms: int | None = None) -> tuple[Segment, ...]:
@@ -162,22 +128,9 @@ class Whisper:
         with mapped_errors(window):
             result = parse_answer(endpoint.create(**kwargs), request.task)
             if request.want_audio and result.text:
-                pcm = self._speak(result.text, request.voice)
+                pcm = speak(self._client, result.text, request.voice, self.speech_model)
                 return TranslationResult(result.text, pcm, OUTPUT_RATE, segments=result.segments)
             return result
-
-    def _speak(self, text: str, voice: str) -> bytes:
-        """The speech of ``text``: one request per piece of at most 4096 characters, joined in order."""
-        pieces = speech_pieces(text)
-        if len(pieces) > 1:
-            log.info("the text is over %d characters: voicing it in %d requests", MAX_SPEECH_CHARS, len(pieces))
-        pcm = bytearray()
-        for piece in pieces:
-            pcm += self._client.audio.speech.create(**build_speech_request(piece, voice, self.speech_model)).content
-            if len(pcm) % 2:
-                log.warning("speech ended on half a sample; dropping the last byte")
-                del pcm[-1]
-        return bytes(pcm)
 
 
 SPEC = BackendSpec(
@@ -187,4 +140,5 @@ SPEC = BackendSpec(
     input_modes=frozenset({"audio"}), instructions=False,
     # 16 kHz mono PCM16 is 32,000 bytes a second: 13 minutes are 24.96 MB, under the 25 MB upload limit
     max_window_ms=13 * 60 * 1000, transcriber="whisper",
+    speaker="openai_speech",
 )

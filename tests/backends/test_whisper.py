@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dubber.backends import BackendConfig, TranslateRequest, WindowMedia, backend_spec
-from dubber.backends.whisper import (MAX_FILE_BYTES, Whisper, build_request, build_speech_request, clean_segments,
-                                     language_code, speech_pieces)
+from dubber.backends.openai_speech import build_speech_request, speech_pieces
+from dubber.backends.whisper import MAX_FILE_BYTES, Whisper, build_request, clean_segments, language_code
 from dubber.emulator import DEFAULT_KEY, Emulator, Faults
 from dubber.emulator.openai_audio import Upload, read_form
 from dubber.errors import AuthError, OptionError, RequestError, TransientError
