@@ -8,12 +8,14 @@ from pathlib import Path
 
 import click
 
-from dubber.cli.options import TRANSCRIBERS, TRANSLATORS, CommonOptions, TranslateOptions, formats, job_options
+from dubber.backends import speaker_spec
+from dubber.cli.options import (TRANSCRIBERS, TRANSLATORS, CommonOptions, TranslateOptions, formats, job_options,
+                                subtitle_languages)
 from dubber.cli.runner import NO_SPEECH, OK, RunUI, Shown, check_distinct_outputs, run_inputs
 from dubber.dub.timeline import FitOptions
 from dubber.events import Events
 from dubber.jobs.common import JobBase
-from dubber.jobs.dub import MIXES, TIMINGS, DubJob, run_dub
+from dubber.jobs.dub import MIXES, TIMINGS, DubJob, LanguageDub, run_dub
 from dubber.jobs.runreport import RunFacts
 from dubber.jobs.subtitles import SubtitleJob, run_subtitles
 from dubber.jobs.transcribe import TranscribeJob, run_transcribe
@@ -21,6 +23,7 @@ from dubber.languages import parse_lang
 from dubber.models import Usage
 from dubber.translate import cache as window_cache
 from dubber.translate.cache import human_size
+from dubber.voicing.report import lines_summary
 
 
 def _tokens(usage: Usage) -> str:
@@ -88,8 +91,13 @@ def subtitles(inputs: list[Path], common: CommonOptions, lang: TranslateOptions,
               help="Keep the original audio as the second audio stream.")
 @click.option("--timing", type=click.Choice(TIMINGS), default="original", show_default=True,
               help="Time the subtitles to the original speech, or to the dubbed speech.")
+@click.option("--subtitles", "given", type=click.Path(path_type=Path), multiple=True, metavar="FILE",
+              help="Dub from these subtitles (SRT, WebVTT, TTML or ASS; once per language, named <stem>.<lang>.<ext>): "
+                   "each cue voiced by the backend family's text to speech. Given dubber's own edited sidecar, only "
+                   "the cues whose words changed are voiced again.")
 def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: RunUI, output: Path | None,
-        out_dir: Path | None, voice: str | None, mix: str, max_speed: float, keep_original: bool, timing: str) -> int:
+        out_dir: Path | None, voice: str | None, mix: str, max_speed: float, keep_original: bool, timing: str,
+        given: tuple[Path, ...]) -> int:
     """Write INPUT with a dubbed audio track and translated subtitles (<stem>.<lang>.<ext>); with several
     languages (--to fr,de) one file holds a dub and a subtitle track for each (<stem>.fr+de.<ext>).
     INPUT may be several files or a glob."""
@@ -100,16 +108,27 @@ def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: R
         raise click.UsageError(f"-o names one file, but {len(inputs)} inputs were given: use --out-dir")
     if output is None:
         check_distinct_outputs(inputs, out_dir)
+    if given and len(inputs) > 1:
+        raise click.UsageError(f"--subtitles belongs to one input, but {len(inputs)} inputs were given")
+    if given:
+        speaker = speaker_spec(spec.name)
+        voice = voice or speaker.default_voice
+        speaker.check_voice(voice)
+        target, given = subtitle_languages(lang.target, given)
+        lang = replace(lang, target=target)
     voice = voice or spec.default_voice
-    template = DubJob(**lang.job_fields(common, inputs[0], voice=voice, several=True), output=output,
-                      out_dir=out_dir, voice=voice, mix=mix, keep_original=keep_original,
-                      fit=FitOptions(max_speed=max_speed), timing=timing)
+    template = DubJob(**lang.job_fields(common, inputs[0], voice=voice, several=True, from_text=bool(given)),
+                      output=output, out_dir=out_dir, voice=voice, mix=mix, keep_original=keep_original,
+                      fit=FitOptions(max_speed=max_speed), timing=timing, subtitles=given)
 
     def run_one(path: Path, events: Events) -> Shown:
         result = run_dub(replace(template, input=path), events)
         several = len(result.languages) > 1
         details = {"languages": {done.code: {**asdict(done.summary), "overlong_cues": len(done.facts.overlong_cues),
                                              "report": str(done.files.report)} for done in result.languages}}
+        if given:
+            return Shown(OK, result.outputs.all(), details, result.notes, tuple(_lines_line(done, several)
+                                                                                for done in result.languages))
         if result.summary.windows == 0:
             return Shown(NO_SPEECH, result.outputs.all(), details, result.notes,
                          (_no_speech(path, "the output carries no dubbed speech"),))
@@ -120,6 +139,13 @@ def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: R
         return Shown(OK, result.outputs.all(), details, result.notes, lines)
 
     return run_inputs(inputs, run_one, _facts("dub", template, tuple(t.code for t in template.targets)), ui)
+
+
+def _lines_line(done: LanguageDub, several: bool) -> str:
+    """A dub from text's closing line: what became of its cues."""
+    counts = lines_summary(done.voiced.lines if done.voiced else ())
+    said = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    return f"dubber: {done.code + ': ' if several else ''}{sum(counts.values())} cues: {said or 'none'}"
 
 
 @click.command()

@@ -15,7 +15,7 @@ import re
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import click
 
@@ -27,6 +27,7 @@ from dubber.languages import Lang, parse_lang, parse_langs
 from dubber.speech import vad
 from dubber.speech.windows import WindowOptions
 from dubber.subtitles.cues import CueOptions
+from dubber.subtitles.reader import language_from_name
 from dubber.subtitles.writers import WRITERS
 from dubber.translate.cache import DEFAULT_MAX_BYTES, human_size
 from dubber.translate.cache import default_dir as default_cache_dir
@@ -156,8 +157,9 @@ def _fetch_options() -> list[Callable]:
 
 def _translate_options() -> list[Callable]:
     return [
-        click.option("--to", "target", required=True,
-                     help="Target language: en, zh-CN, English, ...; or several: fr,de,ja."),
+        click.option("--to", "target", default=None,
+                     help="Target language: en, zh-CN, English, ...; or several: fr,de,ja.  [required, but for a dub "
+                          "from --subtitles named <stem>.<lang>.<ext>]"),
         click.option("--from", "source", default=None, help="Source language (default: detected by the service)."),
         click.option("--input-mode", type=click.Choice(INPUT_MODES), default="audio", show_default=True,
                      help="What each window sends: its audio, or a short, scaled-down clip of the video "
@@ -220,7 +222,7 @@ class CommonOptions:
 class TranslateOptions:
     """The options of the commands that translate (subtitles, dub)."""
 
-    target: str
+    target: str | None
     source: str | None
     input_mode: str
     glossary: Path | None
@@ -229,23 +231,26 @@ class TranslateOptions:
 
     def targets(self) -> tuple[Lang, ...]:
         """The target languages, in the order given (``--to fr,de,ja``), each once."""
+        if self.target is None:
+            raise OptionError("missing option --to: the language to translate into")
         langs = parse_langs(self.target)
         if not langs:
             raise OptionError("--to names no language")
         return langs
 
     def job_fields(self, common: CommonOptions, input_path: Path, voice: str | None = None,
-                   several: bool = False) -> dict[str, object]:
+                   several: bool = False, from_text: bool = False) -> dict[str, object]:
         """TranslateJob's fields (the first target; with ``several``, the others as ``extra_targets``),
-        checked against what the chosen backend can do."""
+        checked against what the chosen backend can do (``from_text``: a dub from subtitles, which the
+        family's text to speech voices in any language)."""
         spec, targets = common.spec(), self.targets()
         if len(targets) > 1 and not several:
             raise OptionError("this command takes one --to language a run")
         glossary = load_glossary(self.glossary) if self.glossary is not None else ()
         windows = common.windows()
         for target in targets:
-            spec.check(target=target, voice=voice, input_mode=self.input_mode, glossary=bool(glossary),
-                       max_window_ms=windows.max_ms)
+            spec.check(target=None if from_text else target, voice=None if from_text else voice,
+                       input_mode=self.input_mode, glossary=bool(glossary), max_window_ms=windows.max_ms)
         transcriber = None
         if self.bilingual:
             if spec.transcriber is None:
@@ -256,6 +261,29 @@ class TranslateOptions:
         return {**common.job_fields(input_path, self.input_mode), "target": targets[0], **extra,
                 "source": parse_lang(self.source) if self.source else None, "glossary": glossary,
                 "transcriber": transcriber, "cues": CueOptions(cut_overlong=self.cut_overlong)}
+
+
+def subtitle_languages(target: str | None, files: Sequence[Path]) -> tuple[str, tuple[Path, ...]]:
+    """``--to`` for a dub from ``files`` (``--subtitles``, once per language), and the files in its order.
+    A file's language is ``--to``'s with one file, else its name's (``<stem>.<lang>.<ext>``); a name that
+    names another language than ``--to`` is a mistake caught before anything is paid for."""
+    named = [language_from_name(path) for path in files]
+    if target is None:
+        missing = [path.name for path, code in zip(files, named) if code is None]
+        if missing:
+            raise OptionError(f"{missing[0]}: its name says no language (<stem>.<lang>.<ext>): pass --to")
+        target = ",".join(named)
+    langs = [lang.code for lang in parse_langs(target)]
+    if len(files) == 1 and len(langs) == 1:
+        if named[0] is not None and named[0] != langs[0]:
+            raise OptionError(f"{files[0].name} is named for {parse_lang(named[0]).name}, but --to says "
+                              f"{parse_lang(langs[0]).name}")
+        return target, tuple(files)
+    by_lang = {code: path for path, code in zip(files, named) if code is not None}
+    if len(by_lang) != len(files) or sorted(by_lang) != sorted(langs):
+        raise OptionError(f"--subtitles gives {', '.join(p.name for p in files)} for --to {','.join(langs)}: give "
+                          "one file a language, each named <stem>.<lang>.<ext>")
+    return target, tuple(by_lang[code] for code in langs)
 
 
 def _pop(cls: type, options: dict) -> object:

@@ -9,17 +9,21 @@ from pathlib import Path
 
 import click
 
-from dubber.backends import NAMES, backend_spec
+from dubber.backends import FAMILIES, NAMES, BackendConfig, backend_spec, speaker_spec
 from dubber.cli import config
-from dubber.cli.options import apply_options, backend_choice, window_lengths, window_options
+from dubber.cli.options import apply_options, backend_choice, subtitle_languages, window_lengths, window_options
 from dubber.cli.runner import RunUI, write_report
 from dubber.errors import OptionError
 from dubber.jobs.doctor import Check, cache_checks, config_checks, key_checks, ping, tool_checks
+from dubber.jobs.common import BackendChoice
+from dubber.jobs.dub import DubJob
+from dubber.jobs.dub_text import preview
 from dubber.jobs.plan import PlanRequest, plan
 from dubber.jobs.runreport import RunFacts, RunOutcome, run_entry
 from dubber.languages import parse_langs
 from dubber.translate import cache as window_cache
 from dubber.translate.fetch import FetchOptions
+from dubber.voicing.report import lines_summary
 
 
 def _window_options(command):
@@ -42,11 +46,20 @@ def _clock(seconds: float) -> str:
 @_window_options
 @click.option("--report", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="PATH",
               help="Also write the plan as a JSON report (the run report's schema; see the README).")
+@click.option("--subtitles", "given", type=click.Path(path_type=Path), multiple=True, metavar="FILE",
+              help="Plan a dub from these subtitles: how many cues would be voiced (the earlier dub's, in the "
+                   "cache, keep their speech).")
+@click.option("--voice", default=None, help="The voice of the dub from --subtitles [default: the family's].")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="The window cache the run uses.")
 def plan_command(input_path: Path, targets: str | None, backend: str, dub: bool, bilingual: bool, jobs: int,
                  vad_method: str, min_window: float, max_window: float, long_silence: float,
-                 report: Path | None) -> None:
+                 report: Path | None, given: tuple[Path, ...], voice: str | None, cache_dir: Path | None) -> None:
     """Show what a run on INPUT would send and roughly cost, without sending anything (no key needed)."""
     windows = window_lengths(min_window, max_window, long_silence)
+    if given:
+        RunUI(report=report).check([input_path])
+        _plan_lines(input_path, targets, backend, given, voice, cache_dir, vad_method, windows)
+        return
     languages = tuple(lang.code for lang in parse_langs(targets))
     if not languages and (dub or bilingual):
         raise OptionError("--dub and --bilingual plan a translation: name its languages with --to")
@@ -71,6 +84,31 @@ def plan_command(input_path: Path, targets: str | None, backend: str, dub: bool,
     lanes = "one at a time (each carries the ones before it)" if found.in_order else f"{jobs} at a time"
     click.echo(f"wall time: about {_clock(found.wall_s)} with requests {lanes} (estimate)")
     click.echo("nothing was sent: see `dubber plan --help` and the README for how these are estimated")
+
+
+def _plan_lines(input_path: Path, targets: str | None, backend: str, given: tuple[Path, ...], voice: str | None,
+                cache_dir: Path | None, vad_method: str, windows) -> None:
+    """``dubber plan --subtitles``: each language's cues, and how many would be voiced."""
+    spec, speaker = backend_spec(backend), speaker_spec(backend)
+    voice = voice or speaker.default_voice
+    speaker.check_voice(voice)
+    target, files = subtitle_languages(targets, given)
+    langs = parse_langs(target)
+    family = FAMILIES[spec.family]
+    url = os.environ.get(family.url_env) or family.default_url
+    # the cache key holds no key: a plan needs none, and sends nothing
+    choice = BackendChoice(spec.name, BackendConfig(api_key="plan-sends-nothing", base_url=url, model=spec.default_model))
+    job = DubJob(input=input_path, backend=choice, target=langs[0], extra_targets=langs[1:], voice=voice,
+                 vad_method=vad_method, windows=windows, subtitles=files,
+                 fetch=FetchOptions(cache_dir=cache_dir or window_cache.default_dir()))
+    plans = preview(job)
+    for lang, path, found in zip(langs, files, plans):
+        counts = lines_summary(found.lines)
+        kept = ", ".join(f"{n} {status}" for status, n in counts.items() if n and status in ("kept", "re-timed"))
+        click.echo(f"{lang.code}: {path.name}: {len(found.lines)} cues, {len(found.to_voice())} to voice"
+                   f"{' (' + kept + ': the earlier dub speaks them)' if kept else ''}")
+    click.echo(f"requests: {sum(len(p.to_voice()) for p in plans)} (one per cue to voice, with {speaker.name})")
+    click.echo("nothing was sent")
 
 
 def _word(check: Check) -> str:

@@ -57,6 +57,9 @@ class Clip:
     length_ms: int  # at natural speed
     part: int = 0  # the part's number inside its window's clip
     offset_ms: int = 0  # where the part starts inside its window's clip (natural speed)
+    # Where it should have ended (a subtitle cue's end, for a dub from text): it is sped up to end there,
+    # and only what ``max_speed`` cannot fit runs on, into the silence before the next onset. None: the slot.
+    end_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,10 +111,56 @@ def fit_timeline(clips: Sequence[Clip], duration_ms: int, options: FitOptions = 
     voiced = sorted((c for c in clips if c.length_ms > 0), key=lambda c: (c.onset_ms, c.index, c.part))
     starts = [int(min(max(c.onset_ms, 0), duration_ms)) for c in voiced]
     ends = _slot_ends(starts, duration_ms, options.gap_ms)
-    needs = [c.length_ms / (end - start) if end > start else math.inf
-             for c, start, end in zip(voiced, starts, ends)]
-    speeds = _shared_speeds(needs, options)
+    speeds = _shared_speeds(_needs(voiced, starts, ends), options)
     return [_place(c, start, end, speed) for c, start, end, speed in zip(voiced, starts, ends, speeds)]
+
+
+def _needs(clips: Sequence[Clip], starts: Sequence[int], slot_ends: Sequence[int]) -> list[float]:
+    """The speed each clip needs to end by its own end (``Clip.end_ms``) or, without one, its slot's."""
+    needs = []
+    for c, start, slot_end in zip(clips, starts, slot_ends):
+        end = min(slot_end, c.end_ms) if c.end_ms is not None and c.end_ms > start else slot_end
+        needs.append(c.length_ms / (end - start) if end > start else math.inf)
+    return needs
+
+
+def fit_among(pinned: Sequence[Placement], clips: Sequence[Clip], duration_ms: int,
+              options: FitOptions = FitOptions()) -> list[Placement]:
+    """Fit ``clips`` among placements that stay as they are (``pinned``: an edited dub keeps the speech of
+    the lines nobody changed), by the rule in the module docstring: a pinned placement is an onset like
+    any other, ending the slot before it, and keeps its start and speed; it is only cut when a clip now
+    starts inside it. Clips sped up next to each other share a factor; a pinned placement breaks the run.
+
+    >>> kept = Placement(0, 1000, 2000, 2900, 1000, 1.0, 0)
+    >>> [(p.start_ms, p.end_ms, p.speed) for p in fit_among([kept], [Clip(1, 3000, 1300, end_ms=4000)], 9000)]
+    [(1000, 2000, 1.0), (3000, 4000, 1.3)]
+    """
+    # in fit_timeline's order (onset, window, part), whichever kind each is
+    entries = sorted([(min(max(p.start_ms, 0), duration_ms), 0, p) for p in pinned if p.played_ms > 0] +
+                     [(int(min(max(c.onset_ms, 0), duration_ms)), 1, c) for c in clips if c.length_ms > 0],
+                     key=lambda e: (e[0], e[2].index, e[2].part))
+    starts = [start for start, _, _ in entries]
+    ends = _slot_ends(starts, duration_ms, options.gap_ms)
+    out: list[Placement] = []
+    i = 0
+    while i < len(entries):
+        start, kind, item = entries[i]
+        if kind == 0:  # pinned: as it was, unless its slot shrank under it
+            out.append(item if item.end_ms <= ends[i] else _place(_clip_of(item), start, ends[i], item.speed))
+            i += 1
+            continue
+        j = i
+        while j < len(entries) and entries[j][1] == 1:
+            j += 1
+        run = [item for _, _, item in entries[i:j]]
+        speeds = _shared_speeds(_needs(run, starts[i:j], ends[i:j]), options)
+        out += [_place(c, start, end, speed) for c, start, end, speed in zip(run, starts[i:j], ends[i:j], speeds)]
+        i = j
+    return out
+
+
+def _clip_of(placement: Placement) -> Clip:
+    return Clip(placement.index, placement.start_ms, placement.clip_ms, placement.part, placement.offset_ms)
 
 
 def settled_placements(clips: Sequence[Clip], duration_ms: int, options: FitOptions,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from dubber.errors import OptionError
 from dubber.events import NO_EVENTS, Events
 from dubber.jobs.common import TranslateJob, analyse, bilingual_sources, check_input_mode, early_start, total_usage
 from dubber.jobs.dub_language import LanguagePass, dub_language, dub_request, layout
+from dubber.jobs.dub_text import Voiced, text_language
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.audio import ANALYSIS_RATE
 from dubber.media.capability import choose, dub_needs
@@ -37,7 +39,9 @@ from dubber.media.probe import probe
 from dubber.media.stretch import stretch_method
 from dubber.media.tool import run_ffmpeg
 from dubber.models import MediaInfo, Translation, Usage
+from dubber.subtitles.reader import read_subtitles
 from dubber.subtitles.writers import WRITERS
+from dubber.voicing.report import lines_report, lines_summary
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,7 @@ class DubJob(TranslateJob):
     fit: FitOptions = field(default_factory=FitOptions)
     duck: DuckOptions = field(default_factory=DuckOptions)
     timing: str = "original"
+    subtitles: tuple[Path, ...] = ()  # a dub from text: each target's given subtitles, in --to order
 
     def __post_init__(self) -> None:
         if self.mix not in MIXES:
@@ -66,6 +71,15 @@ class DubJob(TranslateJob):
         twice = sorted({code for code in codes if codes.count(code) > 1})
         if twice:  # parse_langs already keeps each code once; a job built in Python may not
             raise OptionError(f"--to names {', '.join(twice)} twice: each language's tracks and files would collide")
+        if self.subtitles:
+            if len(self.subtitles) != len(self.targets):
+                raise OptionError(f"--subtitles names {len(self.subtitles)} files for {len(self.targets)} languages: "
+                                  "give one file per language")
+            if self.transcriber is not None:
+                raise OptionError("--bilingual transcribes the speech for its source lines; a dub from --subtitles "
+                                  "shows the given text")
+            if self.timing != "original":
+                raise OptionError("--timing dub: a dub from --subtitles keeps the given cues' times")
 
 
 @dataclass(frozen=True)
@@ -124,6 +138,7 @@ class LanguageDub:
     translations: tuple[Translation, ...]  # each window's text (no speech)
     placements: tuple[Placement, ...]
     usage: Usage  # its translations' (the --bilingual transcripts are the run's)
+    voiced: Voiced | None = None  # a dub from text: each given line's fate
 
     @property
     def code(self) -> str:
@@ -131,7 +146,11 @@ class LanguageDub:
 
     def report(self) -> dict:
         """The language's report (``<stem>.<lang>.dub.json``), JSON-ready."""
-        return build_report(self.facts, self.translations, self.placements)
+        report = build_report(self.facts, self.translations, self.placements)
+        if self.voiced is not None:
+            report["cues"] = lines_report(self.voiced.lines, self.placements)
+            report["summary"]["lines"] = lines_summary(self.voiced.lines)
+        return report
 
 
 @dataclass(frozen=True)
@@ -210,18 +229,19 @@ def _mux(job: DubJob, info: MediaInfo, kind: OutputKind, mixes: tuple[DubMix, ..
 
 
 def _outcome(job: DubJob, done: LanguagePass, files: LanguageFiles, media: Path, duration_ms: int, windows: int,
-             stretch: str, notes: list[str]) -> LanguageDub:
+             stretch: str, notes: list[str], voiced: Voiced | None = None) -> LanguageDub:
     fetched, rendered = done.fetched, done.rendered
     facts = DubFacts(job.input, media, (files.srt, files.vtt), done.lang.code, job.voice, job.mix, job.fit.max_speed,
                      duration_ms, stretch, rendered.original, rendered.dub,
                      tuple(notes if done.cues.cues else [*notes, NO_CUES]),
                      RateLimits(job.fetch.jobs, fetched.lowest_in_flight, fetched.rate_limit_cuts), done.cues.overlong)
     return LanguageDub(files, DubSummary.of(windows, done.placements), facts, done.translations, done.placements,
-                       total_usage(done.translations))
+                       total_usage(done.translations), voiced)
 
 
 def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
     info = probe(job.input)
+    given = tuple(read_subtitles(path) for path in job.subtitles)  # a file that cannot be read stops the run here
     outputs = plan_outputs(job, info)
     kind = output_kind(outputs.media)
     _check_kind(kind, info, outputs.media, len(job.targets))
@@ -232,7 +252,7 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
     check_input_mode(info, job.backend.config.input_mode)
     # Every file of the run is written under a temporary name and put in place together at the end.
     with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp, \
-            early_start(job, dub_request(job, job.target)) as early:
+            (early_start(job, dub_request(job, job.target)) if not given else nullcontext()) as early:
         work = Path(tmp)
         analysis = analyse(info, work, job.vad_method, job.windows, events=events, early=early)
         with ThreadPoolExecutor(1, thread_name_prefix="loudness") as measuring:
@@ -241,8 +261,14 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
             original = measuring.submit(track_loudness, analysis.pcm, ANALYSIS_RATE, 2 if layout(info) == "stereo" else 1)
             sources = bilingual_sources(job, analysis, events, early)  # once, for every language
             stretch = stretch_method(ffmpeg.filters)
-            passes = [dub_language(job, lang, analysis, original, sources, work / lang.code, stretch, kind, events,
-                                   early) for lang in job.targets]
+            if given:
+                texts_done = [text_language(job, lang, file, analysis, original, work / lang.code, stretch, kind,
+                                            events) for lang, file in zip(job.targets, given)]
+                passes, voiced = [done for done, _ in texts_done], [v for _, v in texts_done]
+            else:
+                passes = [dub_language(job, lang, analysis, original, sources, work / lang.code, stretch, kind,
+                                       events, early) for lang in job.targets]
+                voiced = [None] * len(passes)
         texts, mixes = [], []
         for done in passes:
             cues = list(done.cues.cues)
@@ -254,11 +280,15 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
              events)
         notes = _notes(kind, outputs.media.suffix, carry)
         languages = tuple(_outcome(job, done, lang_files, outputs.media, analysis.duration_ms, len(analysis.windows),
-                                   stretch, notes) for done, lang_files in zip(passes, outputs.languages))
+                                   stretch, notes, lines) for done, lang_files, lines in zip(passes, outputs.languages, voiced))
         events.stage("write", total=len(outputs.all()), unit="files")
+        given_paths = {path.resolve() for path in job.subtitles}
         for done, text in zip(languages, texts):
-            files.write_text(done.files.srt, text["srt"])
-            files.write_text(done.files.vtt, text["vtt"])
+            for path, fmt in ((done.files.srt, "srt"), (done.files.vtt, "vtt")):
+                if path.resolve() in given_paths:  # the given file itself (the edit flow's sidecar): it is the source
+                    log.info("%s is the given subtitles: left as it is", path.name)
+                    continue
+                files.write_text(path, text[fmt])
             files.write_text(done.files.report, to_json(done.report()))
         files.commit()
     paid = [t for done in passes for t in done.translations] + list(sources.transcripts if sources else ())

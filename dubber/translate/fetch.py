@@ -18,7 +18,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from dubber.backends import Backend, TranslateRequest, WindowMedia
 from dubber.errors import BackendError, TransientError
@@ -152,6 +152,27 @@ def _failure(windows: Sequence[Window], errors: dict[int, TransientError], attem
     last = errors[max(errors)]
     return BackendError(f"{len(errors)} of {len(windows)} windows failed after {attempts} attempts "
                         f"(windows {names}; last error: {last.message})")
+
+
+def cached_answers(backend: Backend, plan: FetchPlan, options: FetchOptions) -> Iterator[Translation | None]:
+    """Each window's answer from the cache, in window order, sending nothing: a None for the first window
+    that is not there (and nothing after it). A backend that takes context is looked up as it was fetched:
+    each window with the texts of the ones before it. One answer is held at a time."""
+    if options.cache_dir is None:
+        yield None
+        return
+    cache, identity = WindowCache(options.cache_dir, options.cache_max_bytes), backend.cache_identity(plan.request)
+    history: list[str] = []
+    for window in plan.windows:
+        context = tuple(history[-backend.context_windows:]) if backend.context_windows and history else ()
+        key = cache_key(plan.media_of(window).data, {**identity, "context": list(context)} if context else identity)
+        result = cache.get(key)
+        if result is None:
+            yield None
+            return
+        if result.text:
+            history.append(result.text)
+        yield Translation(window, result)
 
 
 def fetch_all(backend: Backend, plan: FetchPlan, options: FetchOptions,

@@ -125,3 +125,29 @@ def test_a_run_of_sped_up_clips_stays_open_until_the_clip_after_it_is_known():
     assert [p.index for p in timeline.settled_placements(clips, 60_000, FitOptions(), 3000)] == [0]
     later = [*clips, Clip(3, 3000, 1300)]  # it joins their run: one shared factor for all three
     assert [p.index for p in timeline.settled_placements(later, 60_000, FitOptions(), None)] == [0, 1, 2, 3]
+
+
+def test_a_clip_with_its_own_end_is_sped_up_to_end_there_then_spills_only_what_max_speed_cannot_fit():
+    options = FitOptions(max_speed=1.3)
+    (fits,) = fit_timeline([Clip(0, 1000, 1200, end_ms=2000)], 9000, options)
+    assert (fits.end_ms, fits.speed, fits.overflow_ms) == (2000, 1.2, 0)
+    (spills,) = fit_timeline([Clip(0, 1000, 2600, end_ms=2000)], 9000, options)
+    assert (spills.end_ms, spills.speed, spills.overflow_ms) == (3000, 1.3, 0)  # 2600 / 1.3, into the silence
+    (natural,) = fit_timeline([Clip(0, 1000, 800, end_ms=2000)], 9000, options)
+    assert (natural.end_ms, natural.speed) == (1800, 1.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(timelines(), st.data())
+def test_fit_among_keeps_pinned_placements_that_still_fit_and_never_overlaps(case, data):
+    clips, duration, options = case
+    placed = fit_timeline(clips, duration, options)
+    chosen = data.draw(st.lists(st.booleans(), min_size=len(placed), max_size=len(placed)))
+    pinned = [p for p, pin in zip(placed, chosen) if pin]
+    free = [Clip(p.index, p.start_ms, p.clip_ms) for p, pin in zip(placed, chosen) if not pin]
+    again = sorted(timeline.fit_among(pinned, free, duration, options), key=lambda p: p.start_ms)
+    assert len(again) == len([p for p in pinned if p.played_ms > 0]) + len([c for c in free if c.length_ms > 0])
+    for p in pinned:
+        assert p.played_ms == 0 or p in again, "a pinned placement whose slot did not shrink stays as it was"
+    for before, after in zip(again, again[1:]):
+        assert before.end_ms <= after.start_ms

@@ -1,0 +1,219 @@
+"""One language of a dub from text (``dubber dub --subtitles FILE``): the given cues voiced one request each
+by the backend family's text to speech, each fitted into its own cue's span, over the run's one analysis.
+
+When the same input was dubbed into this language before, with this backend and voice, and every window's
+answer is still in the cache, that dub is the *earlier dub*: its speech and its cues are rebuilt from the
+cache exactly as the run made them (no request), the given cues are matched against its cues
+(``dubber.voicing``), and only new or edited lines are voiced. Lines whose words did not change keep
+their earlier speech where it was; moved ones are re-fitted. With no earlier dub, every line is voiced.
+
+The mix is rendered once every line's speech is in (the lines are known up front, unlike windows answered
+in any order), then encoded over the original as a speech dub's is.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from dubber.backends import BackendConfig, SpeakerSpec, TranslateRequest, make_backend, speaker_spec, text_media
+from dubber.dub.clips import ClipSpool
+from dubber.dub.feed import Settler
+from dubber.dub.render import TrackRender
+from dubber.dub.timeline import Clip, Placement, fit_among
+from dubber.events import Events
+from dubber.jobs.common import Analysis, analyse, window_media
+from dubber.jobs.dub_language import LanguagePass, Rendered, _encode_spec, _warn_overflow, dub_request
+from dubber.languages import Lang
+from dubber.media.audio import ANALYSIS_RATE
+from dubber.media.capability import choose, decode_needs
+from dubber.media.loudness import TrackMeter
+from dubber.media.mux import OutputKind, build_encode_args
+from dubber.media.probe import probe
+from dubber.media.tool import FfmpegFeed
+from dubber.models import Cue, Span, Translation, Window
+from dubber.subtitles.cues import CueOptions, CueTrack, build_cue_track
+from dubber.subtitles.linebreak import break_lines, clean_text
+from dubber.subtitles.profiles import CJK, profile
+from dubber.subtitles.reader import SubtitleFile, read_subtitles, spoken_text
+from dubber.translate.fetch import FetchPlan, Fetcher, FetchStats, cached_answers
+from dubber.voicing.match import match_cues
+from dubber.voicing.plan import EarlierDub, Line, VoicingPlan, plan_voicing
+
+if TYPE_CHECKING:
+    from dubber.jobs.dub import DubJob
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Voiced:
+    """What a text pass decided: each given line's fate, and how many requests its new speech took."""
+
+    lines: tuple[Line, ...]
+    earlier: bool  # an earlier dub was found (its speech kept where the words did not change)
+    line_base: int  # the first line's index among the placements (window indices come before)
+
+
+def speaker_config(job: DubJob) -> tuple[SpeakerSpec, BackendConfig]:
+    """The text-to-speech service of the job's backend family, on the same key and endpoint: the job's own
+    model when the job's backend is that service (``--backend omni --model ...``), else the service's."""
+    spec = speaker_spec(job.backend.name)
+    config = job.backend.config
+    model = config.model if job.backend.name == spec.name else spec.default_model
+    return spec, replace(config, model=model, input_mode="audio")
+
+
+def speak_request(job: DubJob, lang: Lang) -> TranslateRequest:
+    return TranslateRequest(target=lang, want_audio=True, voice=job.voice, task="speak")
+
+
+def layout_cues(cues: Sequence[Cue], lang: str, duration_ms: int, options: CueOptions) -> CueTrack:
+    """The given cues as the subtitle track: their own times (inside the media) and words, their lines
+    broken under the language's rules."""
+    lines = options.lines(lang)
+    sep = "" if lines.script == CJK else " "
+    laid = []
+    for cue in cues:
+        start, end = max(0, min(cue.start_ms, duration_ms)), max(0, min(cue.end_ms, duration_ms))
+        text = clean_text(sep.join(line.strip() for line in cue.text.splitlines()))
+        if end > start and text:
+            laid.append(Cue(start, end, break_lines(text, lines)))
+    return CueTrack(tuple(laid), (), profile(lang))
+
+
+def _earlier(job: DubJob, lang: Lang, analysis: Analysis, spool: ClipSpool,
+             cue_options: CueOptions) -> EarlierDub | None:
+    """The earlier dub of this input into ``lang``, rebuilt from the cache as the run made it; None when
+    the backend cannot voice speech, or any window's answer is not cached (nothing is sent)."""
+    if not analysis.windows:
+        return None
+    backend = make_backend(job.backend.name, job.backend.config)
+    mode = job.backend.config.input_mode
+    plan = FetchPlan(analysis.windows, lambda w: window_media(analysis, w, mode), dub_request(job, lang))
+    settler = Settler(analysis.windows, analysis.duration_ms, job.fit)
+    texts: list[Translation] = []
+    for found in cached_answers(backend, plan, job.fetch):
+        if found is None:
+            log.info("%s: no earlier dub with this backend and voice in the cache: every line is voiced", lang.code)
+            return None
+        spooled = spool.add(found)
+        settler.arrive(found.window.index, spooled.parts if spooled else ())
+        texts.append(Translation(found.window, replace(found.result, audio_pcm=b"")))
+    cues = build_cue_track(texts, lang.code, analysis.duration_ms, cue_options).cues
+    log.info("%s: an earlier dub of %d windows and %d cues is in the cache", lang.code, len(texts), len(cues))
+    return EarlierDub(cues, tuple(settler.plan()))
+
+
+def _voice_lines(job: DubJob, lang: Lang, lines: Sequence[Line], base: int, spool: ClipSpool,
+                 events: Events) -> tuple[list[Clip], FetchStats]:
+    """Each line's speech, one request each (cached, retried, ``--jobs`` at once), spooled as it comes;
+    its clip, to end with its cue."""
+    texts = {base + k: spoken_text(line.cue.text) for k, line in enumerate(lines)}
+    windows = [Window(base + k, line.cue.start_ms, line.cue.end_ms, (Span(line.cue.start_ms, line.cue.end_ms),))
+               for k, line in enumerate(lines) if texts[base + k]]
+    spec, config = speaker_config(job)
+    request = speak_request(job, lang)
+    fetcher = Fetcher(spec.make(config), request, job.fetch)
+    events.stage("voice", total=len(windows), unit="lines", detail=lang.code)
+    clips: list[Clip] = []
+
+    def arrived(t: Translation) -> None:
+        spooled = spool.add(t)
+        if spooled is not None:
+            clips.extend(replace(part, end_ms=t.window.end_ms) for part in spooled.parts)
+
+    _, stats = fetcher.collect(FetchPlan(windows, lambda w: text_media(texts[w.index]), request), arrived,
+                               lambda t: Translation(t.window, replace(t.result, audio_pcm=b"")), events)
+    return clips, stats
+
+
+def _render(job: DubJob, lang: Lang, analysis: Analysis, original: Future, spool: ClipSpool, kind: OutputKind,
+            folder: Path, stretch: str, placements: Sequence[Placement], events: Events) -> Rendered:
+    """The whole track, rendered front to back into the encoder (every clip is known by now)."""
+    spec = _encode_spec(analysis, kind, folder)
+
+    def target() -> float | None:
+        loudness = original.result()
+        return loudness.integrated if loudness is not None else None
+
+    render = TrackRender(spool, job.fit.fade_ms, stretch, job.duck if job.mix == "duck" else None, target)
+    meter = TrackMeter(spec.feed_rate, 2 if spec.stereo else 1)
+    events.stage("render", total=len(placements), unit="clips", detail=lang.code)
+    with FfmpegFeed(build_encode_args(spec), what=f"encoding the {lang.name} dub") as encoder:
+        def fed(frames: bytes) -> None:  # (dub, gain) float32 pairs: the dub is every other sample
+            meter.add(np.frombuffer(frames, dtype="<f4")[0::2])
+            encoder.write(frames)
+
+        try:
+            for placement in placements:
+                for frames in render.add(placement):
+                    fed(frames)
+                events.advance(1)
+            # to the original's end and a second more, as a speech dub's track (see dub_language)
+            for frames in render.take(len(analysis.pcm) * 1000 // ANALYSIS_RATE + 1000):
+                fed(frames)
+        except BaseException:
+            encoder.abort()
+            raise
+        encoder.finish()
+    return Rendered(spec.output, original.result(), meter.result())
+
+
+def plan_language(job: DubJob, lang: Lang, given: SubtitleFile, analysis: Analysis,
+                  spool: ClipSpool) -> tuple[VoicingPlan, EarlierDub | None]:
+    """Match the given cues against the earlier dub (spooling its speech), and plan: nothing is sent."""
+    cue_options = job.cues.at_frame_rate(analysis.info.frame_rate)
+    earlier = _earlier(job, lang, analysis, spool, cue_options)
+    matches = match_cues(given.cues, earlier.cues if earlier else (), lang.code)
+    return plan_voicing(given.cues, matches, earlier), earlier
+
+
+def text_language(job: DubJob, lang: Lang, given: SubtitleFile, analysis: Analysis, original: Future,
+                  folder: Path, stretch: str, kind: OutputKind, events: Events) -> tuple[LanguagePass, Voiced]:
+    """Voice ``given``'s lines in ``lang`` (see the module docstring) and mix them, in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cue_options = job.cues.at_frame_rate(analysis.info.frame_rate)
+    stereo = analysis.info.channels >= 2
+    spool = ClipSpool(folder / "clips", rules=cue_options.rules(lang.code), channels=2 if stereo else 1)
+    plan, earlier = plan_language(job, lang, given, analysis, spool)
+    base = max((w.index for w in analysis.windows), default=-1) + 1
+    voiced, fetched = _voice_lines(job, lang, plan.to_voice(), base, spool, events)
+    placements = fit_among(plan.pinned, [*plan.moved, *voiced], analysis.duration_ms, job.fit)
+    _warn_overflow(f"{lang.code}: " if job.extra_targets else "", placements, job.fit.max_speed)
+    rendered = _render(job, lang, analysis, original, spool, kind, folder, stretch, placements, events)
+    shutil.rmtree(spool.folder, ignore_errors=True)  # its speech is in the mix now: free the disk
+    track = layout_cues(given.cues, lang.code, analysis.duration_ms, cue_options)
+    # the lines voiced anew are numbered after the windows: each line's placements are found by it
+    lines = tuple(_with_parts(line, base + k) for k, line in enumerate(plan.to_voice()))
+    by_number = {line.number: line for line in lines}
+    all_lines = tuple(by_number.get(line.number, line) for line in plan.lines)
+    done = LanguagePass(lang, (), fetched, tuple(placements), track, rendered, folder)
+    return done, Voiced(all_lines, earlier is not None, base)
+
+
+def _with_parts(line: Line, index: int) -> Line:
+    return replace(line, parts=((index, 0),))
+
+
+def preview(job: DubJob) -> tuple[VoicingPlan, ...]:
+    """What ``run_dub`` would do with the job's subtitles, each language's plan, sending nothing: probe,
+    decode, windows, the earlier dub from the cache, the match (``dubber plan --subtitles``)."""
+    info = probe(job.input)
+    choose(decode_needs(), "decode the audio")
+    given = [read_subtitles(path) for path in job.subtitles]
+    with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
+        analysis = analyse(info, Path(tmp), job.vad_method, job.windows)
+        plans = []
+        for lang, file in zip(job.targets, given):
+            cue_options = job.cues.at_frame_rate(info.frame_rate)
+            spool = ClipSpool(Path(tmp) / lang.code, rules=cue_options.rules(lang.code),
+                              channels=2 if info.channels >= 2 else 1)
+            plans.append(plan_language(job, lang, file, analysis, spool)[0])
+    return tuple(plans)
