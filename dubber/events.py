@@ -45,6 +45,9 @@ class Events:
     def window(self, record: WindowRecord) -> None:
         """A window's request was answered, came from the cache, or failed for good."""
 
+    def status(self, text: str) -> None:
+        """What the stage under way wants seen now (a live run: the current latency)."""
+
     def done(self) -> None:
         """The run ended (either way): the last stage has ended."""
 

@@ -98,6 +98,11 @@ class PlainProgress(Events):
             notes = f" ({stage.notes()})" if stage.notes() else ""
             self._line(f"{stage.title}: done in {self.clock() - stage.started:.1f} s{notes}")
 
+    def status(self, text: str) -> None:
+        if self.current is not None and self.clock() - self.shown >= self.every:
+            self.shown = self.clock()
+            self._line(f"{self.current.title}: {text}")
+
     def done(self) -> None:
         self._end()
 
@@ -128,6 +133,10 @@ class TerminalProgress(Events):
             notes = self.current.notes()
             if notes:
                 self.bar.set_postfix_str(notes, refresh=False)
+
+    def status(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(text)
 
     def done(self) -> None:
         if self.bar is not None:

@@ -302,3 +302,48 @@ class FfmpegFeed:
         lines = [line for line in self._log().strip().splitlines() if line.strip()]
         errors = [line for line in lines if re.search(r"error|invalid|cannot|no such", line, re.I)]
         return (errors or lines or [f"exit {self._proc.returncode}"])[-1]
+
+
+class FfmpegReader:
+    """An ffmpeg whose output the caller reads as it comes (``pipe:1`` in ``args``): a live source decoded
+    to PCM. ``read`` blocks until ffmpeg writes (a stream that waits on its network waits here: no stall
+    watchdog, as waiting is normal); ``close`` ends it; ``reason`` says why it ended. ``stdin``: the
+    caller's (``-i pipe:0``: a source on dubber's standard input), else none."""
+
+    def __init__(self, args: list[str], *, what: str, stdin: bool = False, exe: str | None = None) -> None:
+        self.what = what
+        cmd = _command(args, "error", exe)
+        if stdin:
+            cmd.remove("-nostdin")
+        self._errors = tempfile.TemporaryFile()
+        try:
+            self._proc = subprocess.Popen(cmd, stdin=None if stdin else subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=self._errors)
+        except OSError as exc:
+            self._errors.close()
+            raise ToolError(f"cannot run ffmpeg ({exc.strerror})") from exc
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes of output, as soon as there are any; b"" once ffmpeg has ended."""
+        return self._proc.stdout.read1(size)
+
+    def close(self) -> int:
+        """End it (if it still runs) and return its exit code."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.stdout.close()
+        code = self._proc.wait()
+        return code
+
+    def reason(self) -> str:
+        """The last line of its log (why it ended), or its exit code."""
+        self._errors.seek(0)
+        lines = [line for line in self._errors.read().decode("utf-8", "replace").splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit {self._proc.returncode}"
+
+    def __enter__(self) -> "FfmpegReader":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+        self._errors.close()

@@ -33,14 +33,20 @@ def to_srt(cues: Sequence[Cue], lang_code: str = "") -> str:
     return srt.compose(items, reindex=False)
 
 
-def _vtt_time(ms: int) -> str:
+def vtt_time(ms: int) -> str:
+    """A WebVTT timestamp; hours always shown, so every cue's timing line has one shape (the live writer's
+    rolling file and segments use it too).
+
+    >>> vtt_time(3723004)
+    '01:02:03.004'
+    """
     return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
 def to_vtt(cues: Sequence[Cue], lang_code: str = "") -> str:
     """WebVTT; its language comes from the player's track, not the file (``lang_code`` is not written)."""
     # WebVTT text is HTML-like: escaping & < > also keeps a model's "-->" from ending the timing line.
-    captions = [webvtt.Caption(_vtt_time(c.start_ms), _vtt_time(c.end_ms), html.escape(c.text, quote=False))
+    captions = [webvtt.Caption(vtt_time(c.start_ms), vtt_time(c.end_ms), html.escape(c.text, quote=False))
                 for c in cues]
     return webvtt.WebVTT(captions=captions).content
 

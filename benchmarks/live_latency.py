@@ -1,0 +1,113 @@
+"""Issue #21's measurement: how long after an utterance ends its caption is in ``live.<lang>.vtt``.
+
+`dubber live` runs as a user runs it (a subprocess of the CLI) on a generated talk, against the emulator
+answering every request after 1.0 s; this tails the rolling VTT as it grows (every 10 ms) and notes when
+each cue appeared, counted from the process's start (so start-up counts). An utterance's latency runs from
+its end to the moment the cues of the window holding its end were in the file (the run's report says which
+cues each window wrote). Talks alternate "pauses" (0.6-1.6 s between utterances) and "continuous" (none).
+
+    python benchmarks/live_latency.py --minutes 3                 # real time: the latency
+    python benchmarks/live_latency.py --minutes 60 --speed 8      # an hour at 8x: memory and latency growth
+
+At ``--speed N`` the talk is read N times faster while the answers still take 1.0 s, so latencies are
+those of a stream N times as dense; what matters there is that they and the memory do not grow.
+
+RESULTS: see the bottom of this docstring (filled in from the runs, the command above each).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dubber.emulator import DEFAULT_KEY, Emulator, Faults  # noqa: E402
+from tests.support.mediagen import Placed, RATE, compose, write_media  # noqa: E402
+
+NAMES = ["en01", "en02", "en03", "en04", "en05", "en06"]
+
+
+def talk(minutes: float, continuous: bool, seed: int):
+    rng = random.Random(seed)
+    layout, total = [], 0.0
+    while total < minutes * 60:
+        pause = 0.0 if continuous and layout else rng.choice([0.6, 0.8, 1.0, 1.3, 1.6])
+        layout.append((pause, rng.choice(NAMES)))
+        total += pause + 2.5
+    return compose(layout, tail_s=1.5, seed=seed)
+
+
+def run(scene, speed: float, workdir: Path, emulator) -> dict:
+    media = write_media(scene.pcm, workdir / "talk.wav")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBBER_") and k != "DASHSCOPE_API_KEY"}
+    env.update(DASHSCOPE_API_KEY=DEFAULT_KEY, DUBBER_BASE_URL=emulator.base_url, XDG_CACHE_HOME=str(workdir / "c"))
+    pace = ["--realtime"] if speed == 1 else ["--speed", str(speed)]
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "dubber", "live", str(media), "--to", "fr", "--out",
+                             str(workdir / "out"), "-q", "--report", str(workdir / "report.json"), *pace], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    vtt, seen, appeared, rss = workdir / "out" / "live.fr.vtt", 0, [], []
+    watched = psutil.Process(proc.pid)
+    last_rss = 0.0
+    while proc.poll() is None:
+        size = vtt.stat().st_size if vtt.exists() else 0
+        if size:
+            count = vtt.read_text(encoding="utf-8").count(" --> ")
+            appeared += [time.monotonic() - started] * (count - seen)
+            seen = count
+        if time.monotonic() - last_rss > 1.0:
+            last_rss = time.monotonic()
+            try:
+                rss.append((last_rss - started, watched.memory_info().rss / 2**20))
+            except psutil.Error:
+                pass
+        time.sleep(0.01)
+    err = proc.stderr.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"dubber live failed: {err}")
+    windows = json.loads((workdir / "report.json").read_text(encoding="utf-8"))["windows"]
+    last_cue, count = {}, 0
+    for w in windows:
+        count += w["cues"]
+        last_cue[w["index"]] = count - 1
+    latencies = []
+    for utt in scene.speech:
+        holding = next(w for w in windows if w["end_ms"] >= utt.end_ms - 100)
+        latencies.append((utt.end_ms / 1000, appeared[last_cue[holding["index"]]] - utt.end_ms / 1000 / speed))
+    return {"latencies": latencies, "rss": rss}
+
+
+def summary(name: str, result: dict) -> str:
+    lat = np.array([x for _, x in result["latencies"]])
+    rss = [m for _, m in result["rss"]]
+    half = len(lat) // 2
+    return (f"{name}: {len(lat)} utterances, latency median {np.median(lat):.2f} s, p90 {np.percentile(lat, 90):.2f} s, "
+            f"max {lat.max():.2f} s; first half median {np.median(lat[:half]):.2f} s, second half "
+            f"{np.median(lat[half:]):.2f} s; RSS {min(rss):.0f}-{max(rss):.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--speed", type=float, default=1.0)
+    args = parser.parse_args()
+    with Emulator(port=0, faults=Faults(latency=1.0)) as emulator:
+        for continuous in (False, True):
+            with tempfile.TemporaryDirectory() as tmp:
+                scene = talk(args.minutes / 2, continuous, seed=1)
+                result = run(scene, args.speed, Path(tmp), emulator)
+                print(summary("continuous" if continuous else "pauses", result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

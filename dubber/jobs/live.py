@@ -1,0 +1,227 @@
+"""`dubber live`: a live source captioned as it plays (``dubber.live``): its audio cut into windows as soon
+as the speech allows, each window sent at once to every language's fetcher (``--jobs`` requests in
+flight, retried, cached), and each language's cues written in window order as the answers come in.
+
+Two threads: the one that reads the source, cuts it and sends the windows, and one that waits for the
+answers in order and writes them. A window whose answer still fails after its retries leaves a gap
+without cues and a warning; a refusal no retry can cure (a bad key) stops the run. At the end of the
+stream, or on Ctrl-C, what was heard is finished: the open window is sent, every answer waited for, and
+each language's outputs completed.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from dubber.backends import TranslateRequest, WindowMedia, make_backend
+from dubber.errors import BackendError, TransientError
+from dubber.events import NO_EVENTS, Events, WindowRecord
+from dubber.jobs.common import BackendChoice
+from dubber.languages import Lang
+from dubber.live.cutter import RATE, Closed, CutOptions, Cutter
+from dubber.live.outputs import LiveWriter
+from dubber.live.source import Gap, LiveSource
+from dubber.media.audio import wav_bytes
+from dubber.models import Cue, Translation
+from dubber.subtitles.cues import CueOptions, build_cue_track
+from dubber.translate.fetch import FetchOptions, FetchPlan, Fetcher
+
+log = logging.getLogger(__name__)
+
+FRONTIER_EVERY_MS = 1000  # how often the writer hears how far no window can still start (HLS segments)
+LINGER_MS = 2000  # how far past its window a cue may run (the next window's cues start after it)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveJob:
+    source: str  # a URL, a device, a file, or "-"
+    out_dir: Path
+    backend: BackendChoice
+    targets: tuple[Lang, ...]
+    source_lang: Lang | None = None
+    glossary: tuple[tuple[str, str], ...] = ()
+    speed: float | None = None  # None: a live source; else a file read at this pace (1.0: --realtime)
+    segment_ms: int = 6000
+    cut: CutOptions = field(default_factory=CutOptions)
+    cues: CueOptions = field(default_factory=CueOptions)
+    fetch: FetchOptions = field(default_factory=FetchOptions)
+
+
+@dataclass(frozen=True)
+class WindowOutcome:
+    index: int
+    start_ms: int
+    end_ms: int
+    closed_s: float  # since the run started (monotonic), when the window closed
+    written_s: dict[str, float]  # per language, when its cues were written (missing: failed)
+    cues: int
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    files: dict[str, tuple[Path, ...]]  # per language: its rolling VTT, SRT, playlist
+    windows: tuple[WindowOutcome, ...]
+    failed: int
+    gaps: tuple[Gap, ...]
+    duration_ms: int
+    stopped: bool  # Ctrl-C, not the stream's end
+
+
+def window_media(closed: Closed) -> WindowMedia:
+    return WindowMedia(wav_bytes(closed.samples, RATE), "audio/wav")
+
+
+class _Senders:
+    """One fetcher per language; each closed window is handed to all of them at once."""
+
+    def __init__(self, job: LiveJob) -> None:
+        self.job = job
+        self.requests = {lang.code: TranslateRequest(target=lang, source=job.source_lang, glossary=job.glossary)
+                         for lang in job.targets}
+        self.fetchers = {code: Fetcher(make_backend(job.backend.name, job.backend.config), request, job.fetch)
+                         for code, request in self.requests.items()}
+
+    def send(self, closed: Closed) -> dict[str, Future]:
+        media = window_media(closed)
+        futures = {}
+        for code, fetcher in self.fetchers.items():
+            fetcher.submit(FetchPlan((closed.window,), lambda w: media, self.requests[code]))
+            futures[code] = fetcher.sent.pop(closed.window)  # held by the writer only, until written
+        return futures
+
+    def stop(self) -> None:
+        for fetcher in self.fetchers.values():
+            fetcher.stop()
+
+    def close(self) -> None:
+        for fetcher in self.fetchers.values():
+            fetcher.pool.shutdown()
+
+
+class _Writer(threading.Thread):
+    """Writes each language's cues in window order, as the answers complete."""
+
+    def __init__(self, job: LiveJob, writers: dict[str, LiveWriter], started: float, events: Events) -> None:
+        super().__init__(name="live-writer", daemon=True)
+        self.job, self.writers, self.started = job, writers, started
+        self.work: queue.Queue = queue.Queue()
+        self.outcomes: list[WindowOutcome] = []
+        self.failed = 0
+        self.error: BaseException | None = None
+        self.latest: float | None = None  # the last window's delay from its speech's end to its cues
+        self._last_end = {code: 0 for code in writers}
+        self.events = events
+
+    def run(self) -> None:
+        try:
+            while (item := self.work.get()) is not None:
+                kind, *rest = item
+                if kind == "window":
+                    self._window(*rest)
+                else:
+                    for writer in self.writers.values():
+                        writer.advance(rest[0])
+        except BaseException as exc:  # handed to the reading thread, which stops the run
+            self.error = exc
+
+    def _window(self, closed: Closed, futures: dict[str, Future], closed_s: float) -> None:
+        window = closed.window
+        written, count = {}, 0
+        for code, future in futures.items():
+            try:
+                translation, _ = future.result()
+            except TransientError as exc:
+                self.failed += 1
+                log.warning("%s: window %d (%.1f-%.1f s) failed after its retries: no cues there (%s)", code,
+                            window.index, window.start_ms / 1000, window.end_ms / 1000, exc.message)
+                continue
+            cues = self._cues(code, translation)
+            self.writers[code].add(cues)
+            written[code] = time.monotonic() - self.started
+            count += len(cues)
+        speech_end = window.speech[-1].end_ms if window.speech else window.end_ms
+        if written:
+            self.latest = max(written.values()) - closed_s + (window.end_ms - speech_end) / 1000
+        self.outcomes.append(WindowOutcome(window.index, window.start_ms, window.end_ms, closed_s, written, count))
+
+    def _cues(self, code: str, translation: Translation) -> list[Cue]:
+        """The window's cues, each starting after the last one written (a cue may linger into the next)."""
+        window = translation.window
+        track = build_cue_track([translation], code, window.end_ms + LINGER_MS, self.job.cues)
+        gap = self.job.cues.rules(code).gap_ms
+        out = []
+        for cue in track.cues:
+            start = max(cue.start_ms, self._last_end[code] + gap)
+            end = max(cue.end_ms, start + self.job.cues.rules(code).min_ms // 2)
+            out.append(Cue(start, end, cue.text))
+            self._last_end[code] = end
+        return out
+
+
+def _record(events: Events, writer: _Writer, seen: int) -> int:
+    """Tell ``events`` of the windows written since the last call; the current latency as status."""
+    for outcome in writer.outcomes[seen:]:
+        for code in writer.writers:
+            ok = code in outcome.written_s
+            events.window(WindowRecord(outcome.index, outcome.start_ms, outcome.end_ms, "translate", code,
+                                       "ok" if ok else "failed", False, 1, 0.0))
+    if writer.latest is not None:
+        events.status(f"latency {writer.latest:.1f} s")
+    return len(writer.outcomes)
+
+
+def run_live(job: LiveJob, events: Events = NO_EVENTS) -> LiveResult:
+    """Caption ``job.source`` until it ends (or Ctrl-C); see the module docstring."""
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    source = LiveSource(job.source, job.speed)
+    started = source.started
+    writers = {lang.code: LiveWriter(job.out_dir, lang.code, job.segment_ms) for lang in job.targets}
+    senders = _Senders(job)
+    writer = _Writer(job, writers, started, events)
+    writer.start()
+    cutter = Cutter(job.cut)
+    stopped = False
+    events.stage("live", unit="s", detail=",".join(writers))
+    seen, frontier_at = 0, 0
+    try:
+        try:
+            for item in source:
+                if isinstance(item, Gap):  # the source was gone: what was open ends, the timeline jumps
+                    for closed in cutter.flush():
+                        writer.work.put(("window", closed, senders.send(closed), time.monotonic() - started))
+                    cutter.position_ms = item.end_ms
+                    continue
+                for closed in cutter.feed(item.samples):
+                    writer.work.put(("window", closed, senders.send(closed), time.monotonic() - started))
+                if cutter.position_ms - frontier_at >= FRONTIER_EVERY_MS:
+                    frontier_at = cutter.position_ms
+                    writer.work.put(("frontier", cutter.settled_ms()))
+                if writer.error is not None:
+                    raise writer.error
+                seen = _record(events, writer, seen)
+                events.advance(len(item.samples) / 2 / RATE)
+        except KeyboardInterrupt:
+            stopped = True
+            log.warning("stopping: finishing what was heard")
+        for closed in cutter.flush():
+            writer.work.put(("window", closed, senders.send(closed), time.monotonic() - started))
+        writer.work.put(None)
+        writer.join()
+        if writer.error is not None:
+            raise writer.error
+    except BaseException:
+        senders.stop()
+        writer.work.put(None)
+        raise
+    senders.close()
+    _record(events, writer, seen)
+    for w in writers.values():
+        w.close(cutter.position_ms)
+    files = {code: (w.vtt, w.srt, w.playlist) for code, w in writers.items()}
+    return LiveResult(files, tuple(writer.outcomes), writer.failed, tuple(source.gaps), cutter.position_ms, stopped)
