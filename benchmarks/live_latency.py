@@ -9,15 +9,16 @@ cues each window wrote). Talks alternate "pauses" (0.6-1.6 s between utterances)
     python benchmarks/live_latency.py --minutes 3                 # real time: the latency
     python benchmarks/live_latency.py --minutes 60 --speed 8      # an hour at 8x: memory and latency growth
 
-At ``--speed N`` the talk is read N times faster while the answers still take 1.0 s, so latencies are
-those of a stream N times as dense; what matters there is that they and the memory do not grow.
+At ``--speed N`` the talk is read N times faster while the answers still take 1.0 s: the windows come N
+times as often, so N times as many requests must be in flight (``--jobs``, 4 a unit of speed by default)
+or they queue and the latency grows without end (at 8x with 4 jobs: median 54 s after an hour's
+half). What matters there is that latency and memory do not grow.
 
 RESULTS: see the bottom of this docstring (filled in from the runs, the command above each).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import subprocess
@@ -32,7 +33,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dubber.emulator import DEFAULT_KEY, Emulator, Faults  # noqa: E402
-from tests.support.mediagen import Placed, RATE, compose, write_media  # noqa: E402
+from tests.support.live import caption_latencies  # noqa: E402
+from tests.support.mediagen import compose, write_media  # noqa: E402
 
 NAMES = ["en01", "en02", "en03", "en04", "en05", "en06"]
 
@@ -47,14 +49,14 @@ def talk(minutes: float, continuous: bool, seed: int):
     return compose(layout, tail_s=1.5, seed=seed)
 
 
-def run(scene, speed: float, workdir: Path, emulator) -> dict:
+def run(scene, speed: float, jobs: int, workdir: Path, emulator) -> dict:
     media = write_media(scene.pcm, workdir / "talk.wav")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBBER_") and k != "DASHSCOPE_API_KEY"}
     env.update(DASHSCOPE_API_KEY=DEFAULT_KEY, DUBBER_BASE_URL=emulator.base_url, XDG_CACHE_HOME=str(workdir / "c"))
     pace = ["--realtime"] if speed == 1 else ["--speed", str(speed)]
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "dubber", "live", str(media), "--to", "fr", "--out",
-                             str(workdir / "out"), "-q", "--report", str(workdir / "report.json"), *pace], env=env,
+                             str(workdir / "out"), "-q", "--report", str(workdir / "report.json"), "--jobs", str(jobs), *pace], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     vtt, seen, appeared, rss = workdir / "out" / "live.fr.vtt", 0, [], []
     watched = psutil.Process(proc.pid)
@@ -75,16 +77,8 @@ def run(scene, speed: float, workdir: Path, emulator) -> dict:
     err = proc.stderr.read()
     if proc.returncode != 0:
         raise SystemExit(f"dubber live failed: {err}")
-    windows = json.loads((workdir / "report.json").read_text(encoding="utf-8"))["windows"]
-    last_cue, count = {}, 0
-    for w in windows:
-        count += w["cues"]
-        last_cue[w["index"]] = count - 1
-    latencies = []
-    for utt in scene.speech:
-        holding = next(w for w in windows if w["end_ms"] >= utt.end_ms - 100)
-        latencies.append((utt.end_ms / 1000, appeared[last_cue[holding["index"]]] - utt.end_ms / 1000 / speed))
-    return {"latencies": latencies, "rss": rss}
+    latencies = caption_latencies(workdir / "report.json", scene.speech, appeared, speed)
+    return {"latencies": list(zip((u.end_ms / 1000 for u in scene.speech), latencies)), "rss": rss}
 
 
 def summary(name: str, result: dict) -> str:
@@ -100,12 +94,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--speed", type=float, default=1.0)
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="requests in flight (default: 4 a unit of speed: at 8x the windows come 8 times as often)")
     args = parser.parse_args()
+    jobs = args.jobs or max(4, round(4 * args.speed))
     with Emulator(port=0, faults=Faults(latency=1.0)) as emulator:
         for continuous in (False, True):
             with tempfile.TemporaryDirectory() as tmp:
                 scene = talk(args.minutes / 2, continuous, seed=1)
-                result = run(scene, args.speed, Path(tmp), emulator)
+                result = run(scene, args.speed, jobs, Path(tmp), emulator)
                 print(summary("continuous" if continuous else "pauses", result), flush=True)
 
 

@@ -48,7 +48,22 @@ def _clip_samples(placement: Placement, spooled: Spooled, scratch: Path, fade_ms
                    what=f"time-stretching clip {placement.index} part {placement.part}")
         samples = np.fromfile(scratch, dtype="<i2")
     fade = fade_ms * PER_MS if placement.overflow_ms > 0 else 0
-    return fit_samples(samples, placement.played_ms * PER_MS, fade)
+    return _edged(fit_samples(samples, placement.played_ms * PER_MS, fade))
+
+
+EDGE_MS = 3  # a part may be cut inside a word (dubber.dub.phrases): ramped in and out, it does not click
+
+
+def _edged(samples: np.ndarray) -> np.ndarray:
+    """``samples`` with ``EDGE_MS`` ramps at both ends (silence at a pause's edge is left as it is)."""
+    n = min(EDGE_MS * PER_MS, len(samples) // 2)
+    if n == 0:
+        return samples
+    out = samples.astype(np.float64)
+    ramp = np.linspace(0.0, 1.0, n + 1)[1:]
+    out[:n] *= ramp
+    out[-n:] *= ramp[::-1]
+    return np.round(out).astype("<i2")
 
 
 class TrackRender:

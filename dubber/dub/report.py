@@ -1,5 +1,5 @@
 """The dub run's report (``<stem>.<lang>.dub.json``): per window its times, text, clip length, speed
-factor and overflow, and its parts (one per phrase that got dubbed speech: onset, where in the clip it
+factor and overflow, and its parts (one per utterance that got dubbed speech: onset, where in the clip it
 comes from, where it plays, speed, overflow), plus what went into the file. Pure: values in, a
 JSON-ready dict out.
 

@@ -162,8 +162,7 @@ def dub_language(job: DubJob, lang: Lang, analysis: Analysis, original: Future, 
     folder.mkdir(parents=True, exist_ok=True)
     cue_options = job.cues.at_frame_rate(analysis.info.frame_rate)
     spec = _encode_spec(analysis, kind, folder)
-    spool = ClipSpool(folder / "clips", find_speech=job.timing == "dub",  # the dub splits on the cues' phrases
-                      rules=cue_options.rules(lang.code), channels=2 if spec.stereo else 1)
+    spool = ClipSpool(folder / "clips", find_speech=job.timing == "dub", channels=2 if spec.stereo else 1)
     translations, fetched, placements, dub_loudness = _mix_while_translating(job, lang, analysis, original, spool,
                                                                            spec, stretch, events, early)
     _warn_overflow(f"{lang.code}: " if job.extra_targets else "", placements, job.fit.max_speed)

@@ -181,7 +181,7 @@ def text_language(job: DubJob, lang: Lang, given: SubtitleFile, analysis: Analys
     folder.mkdir(parents=True, exist_ok=True)
     cue_options = job.cues.at_frame_rate(analysis.info.frame_rate)
     stereo = analysis.info.channels >= 2
-    spool = ClipSpool(folder / "clips", rules=cue_options.rules(lang.code), channels=2 if stereo else 1)
+    spool = ClipSpool(folder / "clips", channels=2 if stereo else 1)
     plan, earlier = plan_language(job, lang, given, analysis, spool)
     base = max((w.index for w in analysis.windows), default=-1) + 1
     voiced, fetched = _voice_lines(job, lang, plan.to_voice(), base, spool, events)
@@ -212,8 +212,6 @@ def preview(job: DubJob) -> tuple[VoicingPlan, ...]:
         analysis = analyse(info, Path(tmp), job.vad_method, job.windows)
         plans = []
         for lang, file in zip(job.targets, given):
-            cue_options = job.cues.at_frame_rate(info.frame_rate)
-            spool = ClipSpool(Path(tmp) / lang.code, rules=cue_options.rules(lang.code),
-                              channels=2 if info.channels >= 2 else 1)
+            spool = ClipSpool(Path(tmp) / lang.code, channels=2 if info.channels >= 2 else 1)
             plans.append(plan_language(job, lang, file, analysis, spool)[0])
     return tuple(plans)

@@ -18,6 +18,7 @@ import srt
 import webvtt
 
 from dubber.emulator import DEFAULT_KEY, Emulator, Faults
+from tests.support.live import caption_latencies
 from tests.support.mediagen import compose, write_media
 
 PAUSES = [(0.8, "en01"), (1.4, "en02"), (1.2, "en03"), (0.6, "en05"), (1.0, "en04"), (1.3, "en06"),
@@ -70,21 +71,6 @@ def _live(tmp_path: Path, emulator, layout, *args: str) -> tuple[subprocess.Comp
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), list(scene.speech), appeared, out
 
 
-def _latencies(tmp_path: Path, speech, appeared: list[float]) -> list[float]:
-    """For each utterance, from its end to the moment the cues of the window holding its end were in the
-    file (the report says which cues each window wrote; the tail says when they appeared)."""
-    windows = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["windows"]
-    last_cue, count = {}, 0
-    for w in windows:
-        count += w["cues"]
-        last_cue[w["index"]] = count - 1
-    out = []
-    for utt in speech:
-        holding = next(w for w in windows if w["end_ms"] >= utt.end_ms - 100)
-        out.append(appeared[last_cue[holding["index"]]] - utt.end_ms / 1000)
-    return out
-
-
 def _captioned(speech, cues) -> list[bool]:
     return [any(a < utt.end_ms and b > utt.start_ms for a, b, _ in cues) for utt in speech]
 
@@ -95,7 +81,7 @@ def test_realtime_captions_arrive_within_three_seconds(tmp_path, slow_emulator):
     cues = _cues(out / "live.fr.vtt")
     assert all(_captioned(speech, cues))
     assert len(appeared) == len(cues)
-    latencies = sorted(_latencies(tmp_path, speech, appeared))
+    latencies = sorted(caption_latencies(tmp_path / "report.json", speech, appeared))
     median, p90 = latencies[len(latencies) // 2], latencies[int(0.9 * (len(latencies) - 1))]
     assert median <= 2.0 and p90 <= 3.0, latencies
 
