@@ -84,10 +84,12 @@ def run(scene, speed: float, jobs: int, workdir: Path, emulator) -> dict:
 def summary(name: str, result: dict) -> str:
     lat = np.array([x for _, x in result["latencies"]])
     rss = [m for _, m in result["rss"]]
+    steady = rss[len(rss) // 10:] or rss  # after start-up
     half = len(lat) // 2
     return (f"{name}: {len(lat)} utterances, latency median {np.median(lat):.2f} s, p90 {np.percentile(lat, 90):.2f} s, "
             f"max {lat.max():.2f} s; first half median {np.median(lat[:half]):.2f} s, second half "
-            f"{np.median(lat[half:]):.2f} s; RSS {min(rss):.0f}-{max(rss):.0f} MiB")
+            f"{np.median(lat[half:]):.2f} s; RSS after start-up {steady[0]:.0f} MiB, at the end {steady[-1]:.0f}, "
+            f"at most {max(rss):.0f}")
 
 
 def main() -> None:

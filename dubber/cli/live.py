@@ -34,11 +34,15 @@ def _report(result: LiveResult, path: Path) -> None:
 @click.option("--to", "target", required=True, help="Target language, or several: fr,de.")
 @click.option("--from", "source_lang", default=None, help="Source language (default: detected by the service).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
-              help="The folder for live.<lang>.vtt, subs.<lang>.m3u8 and its segments, and live.<lang>.srt.")
+              help="The folder for live.<lang>.vtt, subs.<lang>.m3u8 and its segments, live.<lang>.srt "
+                   "(and audio.<lang>.m3u8 with --dub).")
 @click.option("--realtime", is_flag=True, help="Read SOURCE (a file) at real speed, as a stream would come.")
 @click.option("--speed", type=click.FloatRange(0.1, 100), default=None, help="Read SOURCE (a file) at N x real speed.")
 @click.option("--segment", type=click.FloatRange(1, 60), default=6.0, show_default=True,
-              help="Seconds of each HLS subtitle segment.")
+              help="Seconds of each HLS segment.")
+@click.option("--dub", is_flag=True,
+              help="Dub too: an HLS audio rendition of the translated speech (audio.<lang>.m3u8, AAC segments).")
+@click.option("--voice", default=None, help="Voice of the dub [default: the backend's].")
 @click.option("--max-window", type=click.FloatRange(1.5, 30), default=CutOptions().max_ms / 1000, show_default=True,
               help="Seconds: the longest window; most close sooner, at the first pause (or word gap) they can.")
 @click.option("--backend", type=click.Choice(TRANSLATORS), default=TRANSLATORS[0], show_default=True)
@@ -55,23 +59,33 @@ def _report(result: LiveResult, path: Path) -> None:
 @click.option("--report", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write a JSON report of the run (its windows, their waits, gaps) to PATH.")
 def live(source: str, target: str, source_lang: str | None, out_dir: Path, realtime: bool, speed: float | None,
-         segment: float, max_window: float, backend: str, api_key: str | None, base_url: str | None,
-         model: str | None, jobs: int, retries: int, cache_dir: Path | None, verbose: int, quiet: bool,
-         report: Path | None) -> None:
+         segment: float, dub: bool, voice: str | None, max_window: float, backend: str, api_key: str | None,
+         base_url: str | None, model: str | None, jobs: int, retries: int, cache_dir: Path | None, verbose: int,
+         quiet: bool, report: Path | None) -> None:
     """Caption SOURCE as it plays: anything ffmpeg reads live (rtmp://, srt://, udp://, an HLS or HTTP URL,
     a capture device), a file, or - for standard input. Cues are appended to DIR/live.<lang>.vtt as soon as
-    they are final, and to an HLS subtitle rendition (subs.<lang>.m3u8); at the end (or Ctrl-C) the SRT."""
+    they are final, and to an HLS subtitle rendition (subs.<lang>.m3u8); at the end (or Ctrl-C) the SRT.
+    With --dub, the translated speech too, as an HLS audio rendition (audio.<lang>.m3u8) on the same timeline."""
     setup_logging(verbose)
     if realtime and speed is not None:
         raise OptionError("--realtime reads at 1x; --speed sets another pace: give one")
     pace = 1.0 if realtime else speed
     langs = parse_langs(target)
+    spec = backend_spec(backend)
+    if voice is not None and not dub:
+        raise OptionError("--voice is the dub's: give --dub too")
+    if dub:
+        if not spec.speaks:
+            raise OptionError(f"the {spec.name} backend cannot voice a translation, so it cannot --dub")
+        voice = voice or spec.default_voice
+        spec.check(voice=voice)
     job = LiveJob(source=source, out_dir=out_dir, backend=backend_choice(backend, api_key, base_url, model),
                   targets=langs, source_lang=parse_lang(source_lang) if source_lang else None, speed=pace,
                   segment_ms=round(segment * 1000), cut=replace(CutOptions(), max_ms=round(max_window * 1000)),
-                  fetch=FetchOptions(jobs=jobs, retry=RetryPolicy(attempts=retries), cache_dir=cache_dir))
+                  fetch=FetchOptions(jobs=jobs, retry=RetryPolicy(attempts=retries), cache_dir=cache_dir),
+                  voice=voice)
     for lang in langs:
-        backend_spec(backend).check(target=lang)
+        spec.check(target=lang)
     events = progress_for(sys.stderr, quiet)
     with logging_beside_bars(sys.stderr):
         try:

@@ -3,10 +3,11 @@ as the speech allows, each window sent at once to every language's fetcher (``--
 flight, retried, cached), and each language's cues written in window order as the answers come in.
 
 Two threads: the one that reads the source, cuts it and sends the windows, and one that waits for the
-answers in order and writes them. A window whose answer still fails after its retries leaves a gap
-without cues and a warning; a refusal no retry can cure (a bad key) stops the run. At the end of the
-stream, or on Ctrl-C, what was heard is finished: the open window is sent, every answer waited for, and
-each language's outputs completed.
+answers in order and writes them, and with ``--dub`` renders each language's dub track into an HLS audio
+rendition (``dubber.live.dubtrack``). A window whose answer still fails after its retries leaves a gap
+without cues (and silence in the dub) and a warning; a refusal no retry can cure (a bad key) stops the run.
+At the end of the stream, or on Ctrl-C, what was heard is finished: the open window is sent, every answer
+waited for, and each language's outputs completed.
 """
 from __future__ import annotations
 
@@ -15,19 +16,22 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
 from dubber.backends import TranslateRequest, WindowMedia, make_backend
-from dubber.errors import BackendError, TransientError
+from dubber.errors import BackendError, ToolError, TransientError
 from dubber.events import NO_EVENTS, Events, WindowRecord
 from dubber.jobs.common import BackendChoice
 from dubber.languages import Lang
 from dubber.live.cutter import RATE, Closed, CutOptions, Cutter
+from dubber.live.dubtrack import NEEDS, DubOptions, LiveDub
 from dubber.live.outputs import LiveWriter
 from dubber.live.source import Gap, LiveSource
 from dubber.media.audio import wav_bytes
+from dubber.media.capability import choose
+from dubber.media.stretch import stretch_method
 from dubber.models import Cue, Translation
 from dubber.subtitles.cues import CueOptions, build_cue_track
 from dubber.translate.fetch import FetchOptions, FetchPlan, Fetcher
@@ -51,6 +55,7 @@ class LiveJob:
     cut: CutOptions = field(default_factory=CutOptions)
     cues: CueOptions = field(default_factory=CueOptions)
     fetch: FetchOptions = field(default_factory=FetchOptions)
+    voice: str | None = None  # --dub: each window's speech asked for too, in this voice; None: captions only
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ class WindowOutcome:
 
 @dataclass(frozen=True)
 class LiveResult:
-    files: dict[str, tuple[Path, ...]]  # per language: its rolling VTT, SRT, playlist
+    files: dict[str, tuple[Path, ...]]  # per language: its rolling VTT, SRT, playlist (and the dub's)
     windows: tuple[WindowOutcome, ...]
     failed: int
     gaps: tuple[Gap, ...]
@@ -84,6 +89,9 @@ class _Senders:
         self.job = job
         self.requests = {lang.code: TranslateRequest(target=lang, source=job.source_lang, glossary=job.glossary)
                          for lang in job.targets}
+        if job.voice is not None:
+            self.requests = {code: replace(request, want_audio=True, voice=job.voice)
+                             for code, request in self.requests.items()}
         self.fetchers = {code: Fetcher(make_backend(job.backend.name, job.backend.config), request, job.fetch)
                          for code, request in self.requests.items()}
 
@@ -105,11 +113,12 @@ class _Senders:
 
 
 class _Writer(threading.Thread):
-    """Writes each language's cues in window order, as the answers complete."""
+    """Writes each language's cues in window order, as the answers complete, then renders its dub."""
 
-    def __init__(self, job: LiveJob, writers: dict[str, LiveWriter], started: float, events: Events) -> None:
+    def __init__(self, job: LiveJob, writers: dict[str, LiveWriter], dubs: dict[str, LiveDub], started: float,
+                 events: Events) -> None:
         super().__init__(name="live-writer", daemon=True)
-        self.job, self.writers, self.started = job, writers, started
+        self.job, self.writers, self.dubs, self.started = job, writers, dubs, started
         self.work: queue.Queue = queue.Queue()
         self.outcomes: list[WindowOutcome] = []
         self.failed = 0
@@ -127,12 +136,16 @@ class _Writer(threading.Thread):
                 else:
                     for writer in self.writers.values():
                         writer.advance(rest[0])
+                    for dub in self.dubs.values():
+                        dub.advance(rest[0])
         except BaseException as exc:  # handed to the reading thread, which stops the run
             self.error = exc
 
     def _window(self, closed: Closed, futures: dict[str, Future], closed_s: float) -> None:
         window = closed.window
         written, count = {}, 0
+        for dub in self.dubs.values():  # the window before has its slot now: rendered while this one's answer comes
+            dub.next_window(window.start_ms)
         for code, future in futures.items():
             try:
                 translation, _ = future.result()
@@ -140,15 +153,23 @@ class _Writer(threading.Thread):
                 self.failed += 1
                 log.warning("%s: window %d (%.1f-%.1f s) failed after its retries: no cues there (%s)", code,
                             window.index, window.start_ms / 1000, window.end_ms / 1000, exc.message)
+                if code in self.dubs:
+                    self.dubs[code].add(window, None)
                 continue
             cues = self._cues(code, translation)
             self.writers[code].add(cues)
             written[code] = time.monotonic() - self.started
             count += len(cues)
+            if code in self.dubs:
+                self.dubs[code].add(window, translation)
         speech_end = window.speech[-1].end_ms if window.speech else window.end_ms
         if written:
             self.latest = max(written.values()) - closed_s + (window.end_ms - speech_end) / 1000
         self.outcomes.append(WindowOutcome(window.index, window.start_ms, window.end_ms, closed_s, written, count))
+
+    def last_end(self, code: str) -> int:
+        """Where the last cue written in ``code`` ends."""
+        return self._last_end[code]
 
     def _cues(self, code: str, translation: Translation) -> list[Cue]:
         """The window's cues, each starting after the last one written (a cue may linger into the next)."""
@@ -176,14 +197,50 @@ def _record(events: Events, writer: _Writer, seen: int) -> int:
     return len(writer.outcomes)
 
 
+def _open_dubs(job: LiveJob, stretch: str) -> dict[str, LiveDub]:
+    """Each language's dub track, its ffmpeg started (none without ``job.voice``)."""
+    dubs: dict[str, LiveDub] = {}
+    if job.voice is not None:
+        try:
+            for lang in job.targets:
+                dubs[lang.code] = LiveDub(job.out_dir, lang.code, job.segment_ms, stretch,
+                                          DubOptions(pause_ms=job.cut.pause_ms))
+        except BaseException:
+            _abort(dubs)
+            raise
+    return dubs
+
+
+def _abort(dubs: dict[str, LiveDub]) -> None:
+    for dub in dubs.values():
+        dub.abort()
+
+
+def _close_dubs(dubs: dict[str, LiveDub], end_ms: int, stopped: bool) -> None:
+    """Finish each dub track at ``end_ms``. After a Ctrl-C, a dub whose ffmpeg stopped is a warning: a
+    terminal's Ctrl-C reaches every process of the group, and that ffmpeg ends its playlist where it was."""
+    try:
+        for code, dub in dubs.items():
+            try:
+                dub.close(end_ms)
+            except ToolError as exc:
+                if not stopped:
+                    raise
+                log.warning("%s: the dub stops where Ctrl-C reached its ffmpeg (%s)", code, exc)
+    finally:
+        _abort(dubs)  # those not closed, when one failed
+
+
 def run_live(job: LiveJob, events: Events = NO_EVENTS) -> LiveResult:
     """Caption ``job.source`` until it ends (or Ctrl-C); see the module docstring."""
+    stretch = stretch_method(choose(NEEDS, "dub a live stream").filters) if job.voice is not None else ""
     job.out_dir.mkdir(parents=True, exist_ok=True)
     source = LiveSource(job.source, job.speed)
     started = source.started
     writers = {lang.code: LiveWriter(job.out_dir, lang.code, job.segment_ms) for lang in job.targets}
+    dubs = _open_dubs(job, stretch)
     senders = _Senders(job)
-    writer = _Writer(job, writers, started, events)
+    writer = _Writer(job, writers, dubs, started, events)
     writer.start()
     cutter = Cutter(job.cut)
     stopped = False
@@ -204,6 +261,9 @@ def run_live(job: LiveJob, events: Events = NO_EVENTS) -> LiveResult:
                     writer.work.put(("frontier", cutter.settled_ms()))
                 if writer.error is not None:
                     raise writer.error
+                for dub in dubs.values():
+                    if dub.error is not None:
+                        raise dub.error
                 seen = _record(events, writer, seen)
                 events.advance(len(item.samples) / 2 / RATE)
         except KeyboardInterrupt:
@@ -218,10 +278,13 @@ def run_live(job: LiveJob, events: Events = NO_EVENTS) -> LiveResult:
     except BaseException:
         senders.stop()
         writer.work.put(None)
+        _abort(dubs)
         raise
     senders.close()
     _record(events, writer, seen)
-    for w in writers.values():
-        w.close(cutter.position_ms)
-    files = {code: (w.vtt, w.srt, w.playlist) for code, w in writers.items()}
+    for code, w in writers.items():  # a last cue may linger past the audio's end: the captions end with it
+        w.close(max(cutter.position_ms, writer.last_end(code)))
+    _close_dubs(dubs, cutter.position_ms, stopped)
+    files = {code: (w.vtt, w.srt, w.playlist, *((dubs[code].playlist,) if code in dubs else ()))
+             for code, w in writers.items()}
     return LiveResult(files, tuple(writer.outcomes), writer.failed, tuple(source.gaps), cutter.position_ms, stopped)

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -201,6 +202,10 @@ def _wait(proc: subprocess.Popen) -> int:
                 raise _Stalled from None
 
 
+_OWN_GROUP: dict = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if sys.platform == "win32"
+                    else {"start_new_session": True})
+
+
 class FfmpegFeed:
     """An ffmpeg that reads one input from its stdin while the caller makes it (``-i pipe:0`` in ``args``):
     ``write`` what is ready, then ``finish`` for its log (where ``ebur128`` prints); leaving the ``with``
@@ -217,7 +222,10 @@ class FfmpegFeed:
         cmd = _command(args, loglevel, exe)
         self._errors = tempfile.TemporaryFile()
         try:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._errors)
+            # in a process group of its own: a terminal's Ctrl-C reaches dubber, which ends its feed (a live
+            # run finishes what was heard) or kills it (abort), instead of cutting the encoder short itself
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._errors,
+                                          **_OWN_GROUP)
         except OSError as exc:
             self._errors.close()
             raise ToolError(f"cannot run ffmpeg ({exc.strerror})") from exc
