@@ -11,6 +11,7 @@ waited for, and each language's outputs completed.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -21,14 +22,14 @@ from pathlib import Path
 from typing import Sequence
 
 from dubber.backends import TranslateRequest, WindowMedia, make_backend
-from dubber.errors import BackendError, ToolError, TransientError
+from dubber.errors import BackendError, InputError, ToolError, TransientError
 from dubber.events import NO_EVENTS, Events, WindowRecord
 from dubber.jobs.common import BackendChoice
 from dubber.languages import Lang
 from dubber.live.cutter import RATE, Closed, CutOptions, Cutter
 from dubber.live.dubtrack import NEEDS, DubOptions, LiveDub
 from dubber.live.outputs import LiveWriter
-from dubber.live.source import Gap, LiveSource
+from dubber.live.source import Gap, LiveSource, check_source
 from dubber.media.audio import wav_bytes
 from dubber.media.capability import choose
 from dubber.media.stretch import stretch_method
@@ -231,8 +232,19 @@ def _close_dubs(dubs: dict[str, LiveDub], end_ms: int, stopped: bool) -> None:
         _abort(dubs)  # those not closed, when one failed
 
 
+def _discard(folder: Path, writers: dict[str, LiveWriter], dubs: dict) -> None:
+    """Remove what a run that heard nothing had begun to write (its empty files, and its folder if empty)."""
+    for w in writers.values():
+        w.release()
+    for path in [p for w in writers.values() for p in (w.vtt, w.playlist)] + [d.playlist for d in dubs.values()]:
+        path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
 def run_live(job: LiveJob, events: Events = NO_EVENTS) -> LiveResult:
     """Caption ``job.source`` until it ends (or Ctrl-C); see the module docstring."""
+    check_source(job.source)
     stretch = stretch_method(choose(NEEDS, "dub a live stream").filters) if job.voice is not None else ""
     job.out_dir.mkdir(parents=True, exist_ok=True)
     source = LiveSource(job.source, job.speed)
@@ -275,10 +287,12 @@ def run_live(job: LiveJob, events: Events = NO_EVENTS) -> LiveResult:
         writer.join()
         if writer.error is not None:
             raise writer.error
-    except BaseException:
+    except BaseException as exc:
         senders.stop()
         writer.work.put(None)
         _abort(dubs)
+        if isinstance(exc, InputError) and not writer.outcomes:  # nothing was heard: nothing is left behind
+            _discard(job.out_dir, writers, dubs)
         raise
     senders.close()
     _record(events, writer, seen)

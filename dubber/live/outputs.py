@@ -184,7 +184,7 @@ class LiveWriter:
             self._append(HEADER)
             write_atomic(self.playlist, playlist_text(self._entries, self.segment_ms, ended=False))
         except OutputError:
-            self._release()
+            self.release()
             raise
 
     @property
@@ -243,7 +243,7 @@ class LiveWriter:
             log.warning("live %s: %d cue(s) start at or after the stream's end (%d ms): not in the HLS segments",
                         self.lang, len(late), end_ms)
         self._publish(-(-end_ms // self.segment_ms), end_ms, ended=True)
-        self._release()
+        self.release()
         write_atomic(self.srt, to_srt(list(read_back(self.vtt)), self.lang))
 
     def _publish(self, count: int, end_ms: int, ended: bool) -> None:
@@ -271,7 +271,8 @@ class LiveWriter:
         if self._closed:
             raise ValueError(f"live {self.lang} outputs are closed")
 
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Close the rolling VTT without finishing anything (a run that failed: its caller decides what stays)."""
         if not self._closed:
             self._closed = True
             with _mapped(self.vtt):
@@ -281,4 +282,4 @@ class LiveWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._release()
+        self.release()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator
 
 import dubber
@@ -50,6 +51,16 @@ def is_network(source: str) -> bool:
     (True, False, False)
     """
     return source.lower().startswith(_NETWORK)
+
+
+def check_source(source: str) -> None:
+    """Refuse, before anything is written, a local file that is not there (a URL or a device is tried)."""
+    if source != "-" and "://" not in source and not is_network(source):
+        path = Path(source)
+        if not path.exists() and (path.suffix or path.parent != Path(".")):
+            raise InputError(source, "no such file")
+        if path.is_dir():
+            raise InputError(source, "is a folder, not a stream or a media file")
 
 
 def decode_args(source: str) -> list[str]:

@@ -52,7 +52,7 @@ def _decoded(playlist: Path, folder: Path) -> np.ndarray:
 
 
 def test_the_dub_is_an_hls_audio_rendition_with_speech_over_every_utterance(tmp_path, emulator):
-    result, speech, _, out = _live(tmp_path, emulator, LAYOUT, "--speed", "4", "--segment", "4", "--dub")
+    result, speech, _, out = _live(tmp_path, emulator, LAYOUT, "--speed", "8", "--segment", "4", "--dub")
     assert result.returncode == 0, result.stderr
     playlist_path = out / "audio.fr.m3u8"
     assert str(playlist_path) in result.stdout.splitlines()
@@ -87,7 +87,7 @@ def test_the_captions_are_the_same_with_and_without_the_dub(tmp_path):
         for dub in (False, True):
             folder = tmp_path / ("dub" if dub else "plain")
             folder.mkdir()
-            runs[dub] = _live(folder, server, LAYOUT, "--speed", "4", *(("--dub",) if dub else ()))
+            runs[dub] = _live(folder, server, LAYOUT, "--speed", "8", *(("--dub",) if dub else ()))
     for result, *_ in runs.values():
         assert result.returncode == 0, result.stderr
     plain, dubbed = runs[False][3], runs[True][3]

@@ -76,7 +76,8 @@ def _captioned(speech, cues) -> list[bool]:
 
 
 def test_realtime_captions_arrive_within_three_seconds(tmp_path, slow_emulator):
-    result, speech, appeared, out = _live(tmp_path, slow_emulator, PAUSES, "--realtime")
+    # the suite's one real-time run, kept short: the benchmark runs minutes (benchmarks/live_latency.py)
+    result, speech, appeared, out = _live(tmp_path, slow_emulator, PAUSES[:6], "--realtime")
     assert result.returncode == 0, result.stderr
     cues = _cues(out / "live.fr.vtt")
     assert all(_captioned(speech, cues))
@@ -88,7 +89,7 @@ def test_realtime_captions_arrive_within_three_seconds(tmp_path, slow_emulator):
 
 @pytest.mark.parametrize("layout", [PAUSES, CONTINUOUS], ids=["pauses", "continuous"])
 def test_every_utterance_is_captioned_and_the_playlist_holds_the_final_cues(tmp_path, slow_emulator, layout):
-    result, speech, _, out = _live(tmp_path, slow_emulator, layout, "--speed", "4", "--segment", "4")
+    result, speech, _, out = _live(tmp_path, slow_emulator, layout, "--speed", "8", "--segment", "4", "--jobs", "8")
     assert result.returncode == 0, result.stderr
     final = _cues(out / "live.fr.vtt")
     assert all(_captioned(speech, final)), final
@@ -143,3 +144,16 @@ def test_ctrl_c_finishes_what_was_heard(tmp_path, slow_emulator):
     subs = list(srt.parse((out / "live.fr.srt").read_text(encoding="utf-8")))
     assert [(s.start // _ONE_MS, s.end // _ONE_MS, s.content) for s in subs] == cues
     assert m3u8.load(str(out / "subs.fr.m3u8")).is_endlist
+
+
+@pytest.mark.parametrize("source, said", [("missing.wav", "missing.wav: no such file"),
+                                          ("notes.txt", "notes.txt: no audio could be read")])
+def test_a_source_that_cannot_be_read_is_one_line_and_writes_nothing(tmp_path, slow_emulator, source, said):
+    (tmp_path / "notes.txt").write_text("not media", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "dubber", "live", str(tmp_path / source), "--to", "fr", "--out",
+                             str(tmp_path / "out")], env=_env(slow_emulator, tmp_path), capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("dubber: error:")]
+    assert len(errors) == 1 and said in errors[0] and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()
