@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+import webvtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -47,6 +48,11 @@ def talk(minutes: float, continuous: bool, seed: int):
         layout.append((pause, rng.choice(NAMES)))
         total += pause + 2.5
     return compose(layout, tail_s=1.5, seed=seed)
+
+
+def _ms(stamp: str) -> int:
+    hours, minutes, seconds = stamp.split(":")
+    return round((int(hours) * 3600 + int(minutes) * 60 + float(seconds)) * 1000)
 
 
 def run(scene, speed: float, jobs: int, workdir: Path, emulator) -> dict:
@@ -78,7 +84,10 @@ def run(scene, speed: float, jobs: int, workdir: Path, emulator) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"dubber live failed: {err}")
     latencies = caption_latencies(workdir / "report.json", scene.speech, appeared, speed)
-    return {"latencies": list(zip((u.end_ms / 1000 for u in scene.speech), latencies)), "rss": rss}
+    cues = [(_ms(c.start), _ms(c.end)) for c in webvtt.read(str(vtt))]
+    captioned = sum(any(a < u.end_ms and b > u.start_ms for a, b in cues) for u in scene.speech)
+    return {"latencies": list(zip((u.end_ms / 1000 for u in scene.speech), latencies)), "rss": rss,
+            "captioned": captioned}
 
 
 def summary(name: str, result: dict) -> str:
@@ -86,7 +95,7 @@ def summary(name: str, result: dict) -> str:
     rss = [m for _, m in result["rss"]]
     steady = rss[len(rss) // 10:] or rss  # after start-up
     half = len(lat) // 2
-    return (f"{name}: {len(lat)} utterances, latency median {np.median(lat):.2f} s, p90 {np.percentile(lat, 90):.2f} s, "
+    return (f"{name}: {result['captioned']} of {len(lat)} utterances captioned, latency median {np.median(lat):.2f} s, p90 {np.percentile(lat, 90):.2f} s, "
             f"max {lat.max():.2f} s; first half median {np.median(lat[:half]):.2f} s, second half "
             f"{np.median(lat[half:]):.2f} s; RSS after start-up {steady[0]:.0f} MiB, at the end {steady[-1]:.0f}, "
             f"at most {max(rss):.0f}")
