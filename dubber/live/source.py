@@ -95,7 +95,8 @@ class LiveSource:
         tries = 0
         while not self._stop:
             heard, failed, reason = yield from self._read_once()
-            # a stream that ends cleanly has ended (an HLS event's ENDLIST, a file); one that breaks has dropped
+            # a stream that ends cleanly has ended (an HLS event's ENDLIST, a file); one that breaks (an error
+            # exit, or an error logged) has dropped
             if self._stop or not failed or not is_network(self.source):
                 if not heard and not self._stop:
                     raise InputError(self.source, f"no audio could be read ({reason})")
@@ -123,7 +124,8 @@ class LiveSource:
                     self.position_ms += CHUNK_MS
                 pending = pending[whole:]
             code = reader.close()
-            return heard, code != 0 and not self._stop, reader.reason()
+            # ffmpeg exits 0 on a connection reset too, but says so: a clean end logs nothing
+            return heard, (code != 0 or bool(reader.errors())) and not self._stop, reader.reason()
 
     def _paced(self, chunk: Chunk) -> Chunk:
         if self.speed is not None:

@@ -343,10 +343,14 @@ class FfmpegReader:
         code = self._proc.wait()
         return code
 
+    def errors(self) -> list[str]:
+        """What it logged (at ``error`` level: a dropped connection says so even when ffmpeg exits 0)."""
+        self._errors.seek(0)
+        return [line for line in self._errors.read().decode("utf-8", "replace").splitlines() if line.strip()]
+
     def reason(self) -> str:
         """The last line of its log (why it ended), or its exit code."""
-        self._errors.seek(0)
-        lines = [line for line in self._errors.read().decode("utf-8", "replace").splitlines() if line.strip()]
+        lines = self.errors()
         return lines[-1] if lines else f"exit {self._proc.returncode}"
 
     def __enter__(self) -> "FfmpegReader":
