@@ -26,7 +26,10 @@ log = logging.getLogger(__name__)
 RATE = 16000
 CHUNK_MS = 20
 RECONNECT_WAITS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # then 15 s between tries, up to ``reconnect_s`` in all
-_NETWORK = ("rtmp://", "rtmps://", "srt://", "udp://", "rtp://", "tcp://", "http://", "https://", "rtsp://")
+# Streams dubber opens again itself when they break. HTTP (an HLS playlist, a file) is left to ffmpeg's own
+# reconnection: its end may be a finished file, which opening again would play from the start.
+_NETWORK = ("rtmp://", "rtmps://", "srt://", "udp://", "rtp://", "tcp://", "rtsp://")
+_HTTP_RECONNECT = ["-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_delay_max", "15"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class Gap:
 def is_network(source: str) -> bool:
     """Whether ``source`` is a stream that can drop and be opened again.
 
-    >>> is_network("rtmp://live.example/app/key"), is_network("talk.mp4"), is_network("-")
+    >>> is_network("rtmp://live.example/app/key"), is_network("https://cdn.example/live.m3u8"), is_network("-")
     (True, False, False)
     """
     return source.lower().startswith(_NETWORK)
@@ -64,8 +67,13 @@ def check_source(source: str) -> None:
 
 
 def decode_args(source: str) -> list[str]:
-    """ffmpeg's arguments: the source's first audio stream, mono 16 kHz PCM16 on stdout (pure)."""
-    return ["-i", "pipe:0" if source == "-" else source, "-map", "0:a:0", "-vn", "-sn", "-dn",
+    """ffmpeg's arguments: the source's first audio stream, mono 16 kHz PCM16 on stdout (pure).
+
+    >>> decode_args("https://cdn.example/live.m3u8")[:2]
+    ['-reconnect', '1']
+    """
+    http = _HTTP_RECONNECT if source.lower().startswith(("http://", "https://")) else []
+    return [*http, "-i", "pipe:0" if source == "-" else source, "-map", "0:a:0", "-vn", "-sn", "-dn",
             "-ac", "1", "-ar", str(RATE), "-f", "s16le", "pipe:1"]
 
 
