@@ -99,55 +99,85 @@ def _timed_to_dub(translations: Sequence[Translation], placements: Sequence[Plac
     return timed
 
 
-def _encode_spec(analysis: Analysis, kind: OutputKind, folder: Path) -> EncodeSpec:
+def encode_spec(analysis: Analysis, kind: OutputKind, folder: Path) -> EncodeSpec:
     info = analysis.info
     return EncodeSpec(input=info.path, audio_index=info.audio_index, feed_rate=DUB_RATE, kind=kind,
                       rate=mix_rate(kind, info.sample_rate), stereo=layout(info) == "stereo",
                       output=folder / f"mix.{mix_muxer(kind)}")
 
 
-def _mix_while_translating(job: DubJob, lang: Lang, analysis: Analysis, original: Future, spool: ClipSpool,
-                           spec: EncodeSpec, stretch: str, events: Events,
-                           early: EarlyStart | None) -> tuple[list[Translation], FetchStats, list[Placement],
-                                                              Loudness | None]:
+class MixEncoder:
+    """A language's track as it is rendered (``render``: its clips at the original's loudness, over the
+    original ducked or replaced) and the ffmpeg that mixes it over the original and encodes it, fed through
+    ``feed``; the dub track's loudness is measured as the mix hears it. Leaving the ``with`` block on an
+    error kills the encoder; ``finish`` waits for it."""
+
+    def __init__(self, job: DubJob, lang: Lang, spool: ClipSpool, spec: EncodeSpec, stretch: str,
+                 original: Future) -> None:
+        def target() -> float | None:  # asked for at the first clip: the original may still be measured
+            loudness = original.result()
+            return loudness.integrated if loudness is not None else None
+
+        self.spec, self.original = spec, original
+        self.render = TrackRender(spool, job.fit.fade_ms, stretch, job.duck if job.mix == "duck" else None, target)
+        self._meter = TrackMeter(spec.feed_rate, 2 if spec.stereo else 1)
+        self._encoder = FfmpegFeed(build_encode_args(spec), what=f"encoding the {lang.name} dub")
+
+    def feed(self, frames: bytes) -> None:
+        """Hand the encoder (dub, gain) float32 pairs: the dub is every other sample."""
+        self._meter.add(np.frombuffer(frames, dtype="<f4")[0::2])
+        self._encoder.write(frames)
+
+    def finish(self) -> Rendered:
+        self._encoder.finish()
+        return Rendered(self.spec.output, self.original.result(), self._meter.result())
+
+    def abort(self) -> None:
+        """Kill the encoder (a run that failed): a write blocked in it ends too."""
+        self._encoder.abort()
+
+    def __enter__(self) -> "MixEncoder":
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is not None:
+            self.abort()
+        self._encoder.__exit__(kind, *rest)
+
+
+def track_end_ms(analysis: Analysis) -> int:
+    """Where a dub track is rendered to: the original audio's end (a video's picture may outlast it), and
+    one second more: the gain must outlast the original it multiplies; the encoder ends with the original,
+    and drops the rest."""
+    return len(analysis.pcm) * 1000 // ANALYSIS_RATE + 1000
+
+
+def _mix_while_translating(job: DubJob, lang: Lang, analysis: Analysis, mix: MixEncoder, spool: ClipSpool,
+                           events: Events, early: EarlyStart | None) -> tuple[list[Translation], FetchStats,
+                                                                              list[Placement]]:
     """Translate, feeding the encoder each settled part of the track as the answers come in; then the rest.
-    ``original``: the original's loudness, being measured. The translations, how the fetching went, the
-    whole plan, and the dub track's loudness as the mix hears it (on each of its channels)."""
-    def target() -> float | None:
-        loudness = original.result()
-        return loudness.integrated if loudness is not None else None
-
-    render = TrackRender(spool, job.fit.fade_ms, stretch, job.duck if job.mix == "duck" else None, target)
+    The translations, how the fetching went, and the whole plan."""
     settler = Settler(analysis.windows, analysis.duration_ms, job.fit)
-    meter = TrackMeter(spec.feed_rate, 2 if spec.stereo else 1)
-    with FfmpegFeed(build_encode_args(spec), what=f"encoding the {lang.name} dub") as encoder:
-        def fed(frames: bytes) -> None:  # (dub, gain) float32 pairs: the dub is every other sample
-            meter.add(np.frombuffer(frames, dtype="<f4")[0::2])
-            encoder.write(frames)
+    feed = DubFeed(mix.render, mix.feed)
+    try:
+        def arrived(translation: Translation) -> None:
+            spooled = spool.add(translation)
+            feed.push(*settler.arrive(translation.window.index, spooled.parts if spooled else ()))
 
-        feed = DubFeed(render, fed)
-        try:
-            def arrived(translation: Translation) -> None:
-                spooled = spool.add(translation)
-                feed.push(*settler.arrive(translation.window.index, spooled.parts if spooled else ()))
-
-            translations, fetched = _translate(job, lang, analysis, spool, arrived, events, early)
-            placements = settler.plan()
-            # what is left: the clips after the last gap in the answers, and the encoder catching up
-            events.stage("render", total=len(placements), unit="clips", detail=lang.code)
-            # to the original audio's end (a video's picture may outlast it), and one second more: the gain
-            # must outlast the original it multiplies; the encoder ends with the original, and drops the rest
-            feed.close(len(analysis.pcm) * 1000 // ANALYSIS_RATE + 1000)
-            events.advance(len(placements))
-        except BaseException:
-            encoder.abort()
-            feed.stop()
-            raise
-        encoder.finish()
-        return translations, fetched, placements, meter.result()
+        translations, fetched = _translate(job, lang, analysis, spool, arrived, events, early)
+        placements = settler.plan()
+        # what is left: the clips after the last gap in the answers, and the encoder catching up
+        events.stage("render", total=len(placements), unit="clips", detail=lang.code)
+        feed.close(track_end_ms(analysis))
+        events.advance(len(placements))
+    except BaseException:
+        mix.abort()  # first: the feed's thread may be blocked writing to it
+        feed.stop()
+        raise
+    return translations, fetched, placements
 
 
-def _warn_overflow(label: str, placements: Sequence[Placement], max_speed: float) -> None:
+def warn_overflow(label: str, placements: Sequence[Placement], max_speed: float) -> None:
     for p in placements:
         if p.overflow_ms > 0:
             log.warning("%swindow %d: %d ms of dubbed speech did not fit even at %.2fx and was cut",
@@ -161,14 +191,14 @@ def dub_language(job: DubJob, lang: Lang, analysis: Analysis, original: Future, 
     the original's loudness (a ``Loudness | None`` future: it is measured while the first windows are out)."""
     folder.mkdir(parents=True, exist_ok=True)
     cue_options = job.cues.at_frame_rate(analysis.info.frame_rate)
-    spec = _encode_spec(analysis, kind, folder)
+    spec = encode_spec(analysis, kind, folder)
     spool = ClipSpool(folder / "clips", find_speech=job.timing == "dub", channels=2 if spec.stereo else 1)
-    translations, fetched, placements, dub_loudness = _mix_while_translating(job, lang, analysis, original, spool,
-                                                                           spec, stretch, events, early)
-    _warn_overflow(f"{lang.code}: " if job.extra_targets else "", placements, job.fit.max_speed)
+    with MixEncoder(job, lang, spool, spec, stretch, original) as mix:
+        translations, fetched, placements = _mix_while_translating(job, lang, analysis, mix, spool, events, early)
+        rendered = mix.finish()
+    warn_overflow(f"{lang.code}: " if job.extra_targets else "", placements, job.fit.max_speed)
     timed = _timed_to_dub(translations, placements, spool) if job.timing == "dub" else translations
     track = build_cue_track(timed, lang.code, analysis.duration_ms, cue_options,
                             sources.texts if sources else None, sources.code if sources else None)
-    rendered = Rendered(spec.output, original.result(), dub_loudness)
     shutil.rmtree(spool.folder, ignore_errors=True)  # its speech is in the mix now: free the disk
     return LanguagePass(lang, tuple(translations), fetched, tuple(placements), track, rendered, folder)

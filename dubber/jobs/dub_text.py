@@ -20,23 +20,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
 
 from dubber.backends import BackendConfig, SpeakerSpec, TranslateRequest, make_backend, speaker_spec, text_media
 from dubber.dub.clips import ClipSpool
 from dubber.dub.feed import Settler
-from dubber.dub.render import TrackRender
 from dubber.dub.timeline import Clip, Placement, fit_among
 from dubber.events import Events
 from dubber.jobs.common import Analysis, analyse, window_media
-from dubber.jobs.dub_language import LanguagePass, Rendered, _encode_spec, _warn_overflow, dub_request
+from dubber.jobs.dub_language import (LanguagePass, MixEncoder, Rendered, dub_request, encode_spec, track_end_ms,
+                                     warn_overflow)
 from dubber.languages import Lang
-from dubber.media.audio import ANALYSIS_RATE
 from dubber.media.capability import choose, decode_needs
-from dubber.media.loudness import TrackMeter
-from dubber.media.mux import OutputKind, build_encode_args
+from dubber.media.mux import OutputKind
 from dubber.media.probe import probe
-from dubber.media.tool import FfmpegFeed
 from dubber.models import Cue, Span, Translation, Window
 from dubber.subtitles.cues import CueOptions, CueTrack, build_cue_track
 from dubber.subtitles.linebreak import break_lines, clean_text
@@ -54,11 +50,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Voiced:
-    """What a text pass decided: each given line's fate, and how many requests its new speech took."""
+    """What a text pass decided: each given line's fate, and where its speech is among the placements."""
 
     lines: tuple[Line, ...]
-    earlier: bool  # an earlier dub was found (its speech kept where the words did not change)
-    line_base: int  # the first line's index among the placements (window indices come before)
 
 
 def speaker_config(job: DubJob) -> tuple[SpeakerSpec, BackendConfig]:
@@ -137,33 +131,15 @@ def _voice_lines(job: DubJob, lang: Lang, lines: Sequence[Line], base: int, spoo
 def _render(job: DubJob, lang: Lang, analysis: Analysis, original: Future, spool: ClipSpool, kind: OutputKind,
             folder: Path, stretch: str, placements: Sequence[Placement], events: Events) -> Rendered:
     """The whole track, rendered front to back into the encoder (every clip is known by now)."""
-    spec = _encode_spec(analysis, kind, folder)
-
-    def target() -> float | None:
-        loudness = original.result()
-        return loudness.integrated if loudness is not None else None
-
-    render = TrackRender(spool, job.fit.fade_ms, stretch, job.duck if job.mix == "duck" else None, target)
-    meter = TrackMeter(spec.feed_rate, 2 if spec.stereo else 1)
     events.stage("render", total=len(placements), unit="clips", detail=lang.code)
-    with FfmpegFeed(build_encode_args(spec), what=f"encoding the {lang.name} dub") as encoder:
-        def fed(frames: bytes) -> None:  # (dub, gain) float32 pairs: the dub is every other sample
-            meter.add(np.frombuffer(frames, dtype="<f4")[0::2])
-            encoder.write(frames)
-
-        try:
-            for placement in placements:
-                for frames in render.add(placement):
-                    fed(frames)
-                events.advance(1)
-            # to the original's end and a second more, as a speech dub's track (see dub_language)
-            for frames in render.take(len(analysis.pcm) * 1000 // ANALYSIS_RATE + 1000):
-                fed(frames)
-        except BaseException:
-            encoder.abort()
-            raise
-        encoder.finish()
-    return Rendered(spec.output, original.result(), meter.result())
+    with MixEncoder(job, lang, spool, encode_spec(analysis, kind, folder), stretch, original) as mix:
+        for placement in placements:
+            for frames in mix.render.add(placement):
+                mix.feed(frames)
+            events.advance(1)
+        for frames in mix.render.take(track_end_ms(analysis)):
+            mix.feed(frames)
+        return mix.finish()
 
 
 def plan_language(job: DubJob, lang: Lang, given: SubtitleFile, analysis: Analysis,
@@ -182,24 +158,19 @@ def text_language(job: DubJob, lang: Lang, given: SubtitleFile, analysis: Analys
     cue_options = job.cues.at_frame_rate(analysis.info.frame_rate)
     stereo = analysis.info.channels >= 2
     spool = ClipSpool(folder / "clips", channels=2 if stereo else 1)
-    plan, earlier = plan_language(job, lang, given, analysis, spool)
+    plan, _ = plan_language(job, lang, given, analysis, spool)
     base = max((w.index for w in analysis.windows), default=-1) + 1
     voiced, fetched = _voice_lines(job, lang, plan.to_voice(), base, spool, events)
     placements = fit_among(plan.pinned, [*plan.moved, *voiced], analysis.duration_ms, job.fit)
-    _warn_overflow(f"{lang.code}: " if job.extra_targets else "", placements, job.fit.max_speed)
+    warn_overflow(f"{lang.code}: " if job.extra_targets else "", placements, job.fit.max_speed)
     rendered = _render(job, lang, analysis, original, spool, kind, folder, stretch, placements, events)
     shutil.rmtree(spool.folder, ignore_errors=True)  # its speech is in the mix now: free the disk
     track = layout_cues(given.cues, lang.code, analysis.duration_ms, cue_options)
-    # the lines voiced anew are numbered after the windows: each line's placements are found by it
-    lines = tuple(_with_parts(line, base + k) for k, line in enumerate(plan.to_voice()))
-    by_number = {line.number: line for line in lines}
-    all_lines = tuple(by_number.get(line.number, line) for line in plan.lines)
-    done = LanguagePass(lang, (), fetched, tuple(placements), track, rendered, folder)
-    return done, Voiced(all_lines, earlier is not None, base)
-
-
-def _with_parts(line: Line, index: int) -> Line:
-    return replace(line, parts=((index, 0),))
+    # the lines voiced anew are numbered after the windows (as _voice_lines spooled them)
+    spoken = {line.number: base + k for k, line in enumerate(plan.to_voice())}
+    lines = tuple(replace(line, parts=((spoken[line.number], 0),)) if line.number in spoken else line
+                  for line in plan.lines)
+    return LanguagePass(lang, (), fetched, tuple(placements), track, rendered, folder), Voiced(lines)
 
 
 def preview(job: DubJob) -> tuple[VoicingPlan, ...]:

@@ -19,10 +19,9 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 from dubber.backends import TranslateRequest, WindowMedia, make_backend
-from dubber.errors import BackendError, InputError, ToolError, TransientError
+from dubber.errors import InputError, ToolError, TransientError
 from dubber.events import NO_EVENTS, Events, WindowRecord
 from dubber.jobs.common import BackendChoice
 from dubber.languages import Lang

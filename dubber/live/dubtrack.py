@@ -33,7 +33,7 @@ from dubber.media.capability import Need, decode_needs
 from dubber.media.loudness import FALLBACK_LUFS, gain_db, samples_loudness
 from dubber.media.stretch import stretch_args
 from dubber.media.tool import FfmpegFeed, run_ffmpeg
-from dubber.models import Span, Translation, Window
+from dubber.models import Span, Translation, Window  # noqa: F401 (Span: the doctests)
 
 log = logging.getLogger(__name__)
 
