@@ -61,6 +61,7 @@ class Window:
     start_ms: int
     end_ms: int
     speech: tuple[Span, ...] = field(default=())
+    speaker: int | None = None  # who speaks in it (``--speakers``: 1, 2, ... in order of first speech); None: unknown
 
     @property
     def duration_ms(self) -> int:
@@ -108,6 +109,22 @@ class Cue:
     start_ms: int
     end_ms: int
     text: str
+    # Who says it (``--speakers``): each speaker's part of ``text`` as shown, in order, ``text`` being the
+    # parts on their own lines (a dialogue cue's parts start with a dash). Empty: speakers unknown.
+    turns: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A stretch of one speaker's speech, as diarization finds it (turns of several speakers may overlap)."""
+
+    start_ms: int
+    end_ms: int
+    speaker: int  # 1, 2, ... in order of first speech
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
 
 
 @dataclass(frozen=True)
@@ -118,3 +135,14 @@ class Loudness:
     peak: float  # the sample peak
     lra: float
     threshold: float
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A speaker found in the input (``--speakers``): their number, their talk time, their median pitch (None:
+    too little voiced speech to tell) and, in a dub, the voice they are given."""
+
+    number: int
+    talk_ms: int
+    pitch_hz: float | None = None
+    voice: str | None = None

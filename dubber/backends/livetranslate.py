@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from dubber.backends import BackendConfig, BackendSpec, TranslateRequest, WindowMedia, data_url, endpoint_identity
 from dubber.backends.chat_stream import stream_chat
+from dubber.backends.omni import VOICES
 from dubber.backends.openai_errors import openai_client
 from dubber.models import TranslationResult
 
@@ -71,6 +72,8 @@ class LiveTranslate:
 SPEC = BackendSpec(
     name="livetranslate", family="dashscope", default_model="qwen3-livetranslate-flash", make=LiveTranslate,
     speaks=True, input_modes=frozenset({"audio", "video"}),
+    # Its page lists no voices of its own (its example is Cherry): DashScope's, as qwen3-omni-flash lists them
+    voices=VOICES,
     # 49,152 input tokens at 25 audio tokens a second; a video's frames take more, but windows are far shorter
     max_window_ms=30 * 60 * 1000, transcriber="asr",
     speaker="omni_speech",

@@ -14,6 +14,7 @@ import click
 from dubber.cli.commands import cache, dub, emulator, subtitles, transcribe
 from dubber.cli.config import cli_defaults
 from dubber.cli.live import live
+from dubber.cli.speakers import speakers
 from dubber.cli.tools import doctor, plan_command
 from dubber.cli.runner import exit_code_of
 from dubber.errors import DubberError
@@ -25,7 +26,7 @@ def cli() -> None:
     """Translate a video's speech into subtitles and a dubbed audio track."""
 
 
-for _command in (subtitles, dub, transcribe, live, plan_command, doctor, cache, emulator):
+for _command in (subtitles, dub, transcribe, speakers, live, plan_command, doctor, cache, emulator):
     cli.add_command(_command)
 
 

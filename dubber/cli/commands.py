@@ -5,6 +5,7 @@ import logging
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Sequence
 
 import click
 
@@ -20,7 +21,9 @@ from dubber.jobs.runreport import RunFacts
 from dubber.jobs.subtitles import SubtitleJob, run_subtitles
 from dubber.jobs.transcribe import TranscribeJob, run_transcribe
 from dubber.languages import parse_lang
-from dubber.models import Usage
+from dubber.models import Speaker, Usage
+from dubber.speakers import installed as speakers_installed
+from dubber.speakers.voices import parse_voices
 from dubber.translate import cache as window_cache
 from dubber.translate.cache import human_size
 from dubber.voicing.report import lines_summary
@@ -63,13 +66,13 @@ def subtitles(inputs: list[Path], common: CommonOptions, lang: TranslateOptions,
     def run_one(path: Path, events: Events) -> Shown:
         report = run_subtitles(replace(template, input=path), events)
         details = {"duration_ms": report.duration_ms, "speech_ms": report.speech_ms, "windows": report.windows,
-                   "cues": report.cues_by_language}
+                   "cues": report.cues_by_language, "speakers": [asdict(s) for s in report.speakers]}
         if report.cues == 0:
             return Shown(NO_SPEECH, report.outputs, details, summary=(_no_speech(path),))
         per_language = "" if len(report.cues_by_language) < 2 else " (" + ", ".join(
             f"{code} {count}" for code, count in report.cues_by_language.items()) + ")"
         line = f"dubber: {report.windows} windows, {report.cues} cues{per_language}{_tokens(report.usage)}"
-        return Shown(OK, report.outputs, details, summary=(line,))
+        return Shown(OK, report.outputs, details, summary=(line, *_speakers_line(report.speakers)))
 
     return run_inputs(inputs, run_one, _facts("subtitles", template, tuple(t.code for t in template.targets)), ui)
 
@@ -91,13 +94,16 @@ def subtitles(inputs: list[Path], common: CommonOptions, lang: TranslateOptions,
               help="Keep the original audio as the second audio stream.")
 @click.option("--timing", type=click.Choice(TIMINGS), default="original", show_default=True,
               help="Time the subtitles to the original speech, or to the dubbed speech.")
+@click.option("--voices", default=None, metavar="N=VOICE,...",
+              help='With speakers: each speaker\'s voice, e.g. "1=Cherry,2=Ethan" (the others are matched to '
+                   "their pitch; see dubber speakers).")
 @click.option("--subtitles", "given", type=click.Path(path_type=Path), multiple=True, metavar="FILE",
               help="Dub from these subtitles (SRT, WebVTT, TTML or ASS; once per language, named <stem>.<lang>.<ext>): "
                    "each cue voiced by the backend family's text to speech. Given dubber's own edited sidecar, only "
                    "the cues whose words changed are voiced again.")
 def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: RunUI, output: Path | None,
         out_dir: Path | None, voice: str | None, mix: str, max_speed: float, keep_original: bool, timing: str,
-        given: tuple[Path, ...]) -> int:
+        voices: str | None, given: tuple[Path, ...]) -> int:
     """Write INPUT with a dubbed audio track and translated subtitles (<stem>.<lang>.<ext>); with several
     languages (--to fr,de) one file holds a dub and a subtitle track for each (<stem>.fr+de.<ext>).
     INPUT may be several files or a glob."""
@@ -117,9 +123,13 @@ def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: R
         target, given = subtitle_languages(lang.target, given)
         lang = replace(lang, target=target)
     voice = voice or spec.default_voice
-    template = DubJob(**lang.job_fields(common, inputs[0], voice=voice, several=True, from_text=bool(given)),
+    # speakers are found by default when the extra is there, but a dub from text names none
+    speakers = "off" if given else "auto" if speakers_installed() else "off"
+    template = DubJob(**lang.job_fields(common, inputs[0], voice=voice, several=True, from_text=bool(given),
+                                        speakers=speakers),
                       output=output, out_dir=out_dir, voice=voice, mix=mix, keep_original=keep_original,
-                      fit=FitOptions(max_speed=max_speed), timing=timing, subtitles=given)
+                      fit=FitOptions(max_speed=max_speed), timing=timing, subtitles=given,
+                      voices=tuple(parse_voices(voices, spec.voices).items()) if voices else ())
 
     def run_one(path: Path, events: Events) -> Shown:
         result = run_dub(replace(template, input=path), events)
@@ -132,13 +142,23 @@ def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: R
         if result.summary.windows == 0:
             return Shown(NO_SPEECH, result.outputs.all(), details, result.notes,
                          (_no_speech(path, "the output carries no dubbed speech"),))
+        details["speakers"] = [asdict(s) for s in result.languages[0].facts.speakers]
         lines = tuple(f"dubber: {done.code + ': ' if several else ''}{s.windows} windows, {s.clips} dubbed clips, "
                       f"{s.sped_up} sped up (fastest {s.fastest:.2f}x), {s.overflowed} cut short"
                       f"{_tokens(done.usage if several else result.usage)}"
                       for done in result.languages for s in (done.summary,))
-        return Shown(OK, result.outputs.all(), details, result.notes, lines)
+        return Shown(OK, result.outputs.all(), details, result.notes,
+                     (*lines, *_speakers_line(result.languages[0].facts.speakers)))
 
     return run_inputs(inputs, run_one, _facts("dub", template, tuple(t.code for t in template.targets)), ui)
+
+
+def _speakers_line(speakers: Sequence[Speaker]) -> tuple[str, ...]:
+    """The speakers found, with their talk time and voice: one line, or none with speakers off."""
+    if not speakers:
+        return ()
+    said = ", ".join(f"{s.number} {s.talk_ms / 1000:.1f} s" + (f" {s.voice}" if s.voice else "") for s in speakers)
+    return (f"dubber: {len(speakers)} speaker{'s' if len(speakers) != 1 else ''}: {said}",)
 
 
 def _lines_line(done: LanguageDub, several: bool) -> str:
@@ -170,12 +190,12 @@ def transcribe(inputs: list[Path], common: CommonOptions, ui: RunUI, lang: str |
     def run_one(path: Path, events: Events) -> Shown:
         report = run_transcribe(replace(template, input=path), events)
         details = {"language": report.language, "detected": report.detected, "windows": report.windows,
-                   "cues": report.cues}
+                   "cues": report.cues, "speakers": [asdict(s) for s in report.speakers]}
         said = (f"dubber: detected language: {report.language or 'none (files named und)'}",) if report.detected else ()
         if report.cues == 0:
             return Shown(NO_SPEECH, report.outputs, details, summary=(*said, _no_speech(path)))
         line = f"dubber: {report.windows} windows, {report.cues} cues{_tokens(report.usage)}"
-        return Shown(OK, report.outputs, details, summary=(*said, line))
+        return Shown(OK, report.outputs, details, summary=(*said, line, *_speakers_line(report.speakers)))
 
     return run_inputs(inputs, run_one, _facts("transcribe", template, (source.code,) if source else ()), ui)
 

@@ -24,6 +24,7 @@ from dubber.cli.runner import RunUI, expand_inputs
 from dubber.errors import OptionError
 from dubber.jobs.common import BackendChoice
 from dubber.languages import Lang, parse_lang, parse_langs
+from dubber.speakers import SpeakerOptions, parse_speakers, require_extra
 from dubber.speech import vad
 from dubber.speech.windows import WindowOptions
 from dubber.subtitles.cues import CueOptions
@@ -120,6 +121,10 @@ def _service_options(backends: tuple[str, ...]) -> list[Callable]:
                      "runs) [default: $DUBBER_BASE_URL or DashScope's; $OPENAI_BASE_URL or OpenAI's for whisper]."),
         click.option("--model", default=None, help="Model name [default: the backend's]."),
         *window_options(),
+        click.option("--speakers", default=None, metavar="auto|N|off",
+                     help="Tell speakers apart: windows never span a change of speaker, subtitles mark who speaks, "
+                          "a dub gives each speaker a voice. auto counts them; N says how many [default: off; dub: "
+                          'auto when the speakers extra is installed: pip install "dubber[speakers]"].'),
         *ui_options(),
     ]
 
@@ -193,6 +198,7 @@ class CommonOptions:
     no_cache: bool
     cache_max: str
     retry_wait: float
+    speakers: str | None  # None: the command's default
 
     def spec(self) -> BackendSpec:
         return backend_spec(self.backend)
@@ -212,10 +218,17 @@ class CommonOptions:
     def windows(self) -> WindowOptions:
         return window_lengths(self.min_window, self.max_window, self.long_silence)
 
-    def job_fields(self, input_path: Path, input_mode: str = "audio") -> dict[str, object]:
-        """JobBase's fields."""
+    def speaker_options(self, default: str = "off") -> SpeakerOptions | None:
+        """``--speakers``, else ``default``; on, it needs the speakers extra."""
+        chosen = parse_speakers(self.speakers or default)
+        if chosen is not None:
+            require_extra()
+        return chosen
+
+    def job_fields(self, input_path: Path, input_mode: str = "audio", speakers: str = "off") -> dict[str, object]:
+        """JobBase's fields (``speakers``: the command's default for ``--speakers``)."""
         return {"input": input_path, "backend": self.choice(input_mode=input_mode), "vad_method": self.vad_method,
-                "windows": self.windows(), "fetch": self.fetch()}
+                "windows": self.windows(), "fetch": self.fetch(), "speakers": self.speaker_options(speakers)}
 
 
 @dataclass(frozen=True)
@@ -239,7 +252,7 @@ class TranslateOptions:
         return langs
 
     def job_fields(self, common: CommonOptions, input_path: Path, voice: str | None = None,
-                   several: bool = False, from_text: bool = False) -> dict[str, object]:
+                   several: bool = False, from_text: bool = False, speakers: str = "off") -> dict[str, object]:
         """TranslateJob's fields (the first target; with ``several``, the others as ``extra_targets``),
         checked against what the chosen backend can do (``from_text``: a dub from subtitles, which the
         family's text to speech voices in any language)."""
@@ -258,7 +271,7 @@ class TranslateOptions:
             backend_spec(spec.transcriber).check(task="transcribe", max_window_ms=windows.max_ms)
             transcriber = common.choice(spec.transcriber)
         extra = {"extra_targets": targets[1:]} if several else {}
-        return {**common.job_fields(input_path, self.input_mode), "target": targets[0], **extra,
+        return {**common.job_fields(input_path, self.input_mode, speakers), "target": targets[0], **extra,
                 "source": parse_lang(self.source) if self.source else None, "glossary": glossary,
                 "transcriber": transcriber, "cues": CueOptions(cut_overlong=self.cut_overlong)}
 

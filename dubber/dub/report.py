@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from dubber.dub.timeline import Placement
-from dubber.models import Loudness, Translation
+from dubber.models import Loudness, Speaker, Translation
 from dubber.subtitles.cues import Overlong
 
 
@@ -70,6 +70,12 @@ class DubFacts:
     notes: tuple[str, ...]
     rate_limits: RateLimits | None = None
     overlong_cues: tuple[Overlong, ...] = ()  # subtitles kept whole though read too fast (or on 3+ lines)
+    speakers: tuple[Speaker, ...] = ()  # with --speakers: each speaker and their voice
+
+    def voice_of(self, speaker: int | None) -> str:
+        """The voice ``speaker``'s windows were dubbed in (the run's voice for a window with no speaker)."""
+        voices = {s.number: s.voice for s in self.speakers if s.voice}
+        return voices.get(speaker, self.voice) if speaker is not None else self.voice
 
 
 def part_entry(placement: Placement) -> dict[str, Any]:
@@ -78,11 +84,12 @@ def part_entry(placement: Placement) -> dict[str, Any]:
             "slot_end_ms": placement.slot_end_ms, "speed": placement.speed, "overflow_ms": placement.overflow_ms}
 
 
-def window_entry(translation: Translation, parts: Sequence[Placement]) -> dict[str, Any]:
-    """One window's entry; ``parts`` are its placements (none when it has no dub)."""
+def window_entry(translation: Translation, parts: Sequence[Placement], voice: str | None = None) -> dict[str, Any]:
+    """One window's entry; ``parts`` are its placements (none when it has no dub); ``voice`` its speech's."""
     window = translation.window
     entry: dict[str, Any] = {  # int(): window times may be numpy integers, which json cannot write
         "index": int(window.index), "window_start_ms": int(window.start_ms), "window_end_ms": int(window.end_ms),
+        "speaker": window.speaker, "voice": voice,
         "onset_ms": int(window.speech[0].start_ms if window.speech else window.start_ms),
         "text": translation.result.text, "clip_ms": 0, "dub_start_ms": None, "dub_end_ms": None,
         "slot_end_ms": None, "speed": None, "overflow_ms": 0, "parts": [],
@@ -104,7 +111,8 @@ def build_report(facts: DubFacts, translations: Sequence[Translation], placement
     by_index: dict[int, list[Placement]] = {}
     for p in placements:
         by_index.setdefault(p.index, []).append(p)
-    windows = [window_entry(t, by_index.get(t.window.index, [])) for t in translations]
+    windows = [window_entry(t, by_index.get(t.window.index, []), facts.voice_of(t.window.speaker))
+               for t in translations]
     return {
         "input": str(facts.input), "output": str(facts.output), "sidecars": [str(p) for p in facts.sidecars],
         "target": facts.target, "voice": facts.voice, "mix": facts.mix, "max_speed": facts.max_speed,
@@ -114,6 +122,7 @@ def build_report(facts: DubFacts, translations: Sequence[Translation], placement
         "rate_limits": asdict(facts.rate_limits) if facts.rate_limits else None,
         "notes": list(facts.notes),
         "overlong_cues": [asdict(o) for o in facts.overlong_cues],
+        "speakers": [asdict(s) for s in facts.speakers],
         "windows": windows,
     }
 

@@ -55,6 +55,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as exc:
             self._refuse(exc, path, request_id)
             return
+        self.server.record(req.model, getattr(req, "voice", None))
         others = self.server.in_flight(+1) - 1  # accepted: in flight until its answer is sent
         try:
             self._answer(service, req, path, request_id, others)

@@ -18,6 +18,7 @@ from typing import Any, Iterator, Mapping
 from dubber.emulator import chat, synth
 from dubber.emulator.checks import check, field
 from dubber.emulator.dialects import DASHSCOPE
+from dubber.emulator.omni import VOICES as OMNI_VOICES
 from dubber.emulator.service import Context, Reply, Service
 from dubber.emulator.video import decode_video_url, with_video_tokens
 from dubber.languages import SUPPORTED
@@ -78,6 +79,8 @@ def _voice(body: Mapping[str, Any]) -> str | None:
     voice = field(audio, "voice", str, "audio.voice")
     check(voice is not None, "audio.voice is required", "audio.voice")
     check(audio.get("format") == "wav", "only wav is supported as audio.format", "audio.format")
+    # Its page lists no voices of its own (its example is Cherry): the family's, qwen3-omni-flash's list
+    check(voice in OMNI_VOICES["qwen3-omni-flash"], f"voice {voice!r} is not supported", "audio.voice")
     return voice
 
 

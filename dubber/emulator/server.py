@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KEY = "sk-emulator"
 OPENAI_PREFIX = "/v1"  # where the OpenAI-style endpoints (/audio/*) are served
+VOICES_KEPT = 100_000  # accepted requests whose voice is kept (an hour's dub is under 1,000)
 POLL_S = 0.05  # how often the serving loop checks for stop(): bounds how long stopping takes
 
 
@@ -95,6 +96,7 @@ class Server(ThreadingHTTPServer):
         self.router = router
         self.stats = EmulatorStats()
         self.captured: deque[Captured] = deque(maxlen=config.capture)
+        self.voices: deque[tuple[str, str | None]] = deque(maxlen=VOICES_KEPT)
         self._in_flight = 0
         self._lock = threading.Lock()
 
@@ -117,6 +119,11 @@ class Server(ThreadingHTTPServer):
         if self.config.capture:
             with self._lock:
                 self.captured.append(request)
+
+    def record(self, model: str, voice: str | None) -> None:
+        """An accepted request's model and voice (None: it asked for no speech)."""
+        with self._lock:
+            self.voices.append((model, voice))
 
     def count(self, name: str, by: int = 1) -> int:
         """Add ``by`` to the ``name`` counter of the stats; returns its new value."""
@@ -162,6 +169,13 @@ class Emulator:
         """The latest requests received at served paths, oldest first (see ``EmulatorConfig.capture``)."""
         with self._server._lock:
             return list(self._server.captured)
+
+    @property
+    def voices(self) -> list[tuple[str, str | None]]:
+        """Each accepted request's (model, voice), in arrival order; the voice is None when it asked for text
+        only. The voice was checked against that model's documented list before it was accepted."""
+        with self._server._lock:
+            return list(self._server.voices)
 
     @property
     def requests(self) -> int:

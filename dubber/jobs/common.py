@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -14,7 +14,9 @@ from dubber.errors import InputError
 from dubber.events import NO_EVENTS, Events
 from dubber.languages import Lang
 from dubber.media.audio import ANALYSIS_RATE, PcmFile, extract_pcm, wav_bytes
-from dubber.models import MediaInfo, Span, Translation, Usage, Window
+from dubber.models import MediaInfo, Span, Translation, Turn, Usage, Window
+from dubber.speakers import SpeakerOptions
+from dubber.speakers.turns import changes, label_windows
 from dubber.speech import vad
 from dubber.speech.frames import Samples
 from dubber.speech.windows import WindowOptions, plan_settled, plan_windows
@@ -44,6 +46,7 @@ class JobBase:
     windows: WindowOptions = field(default_factory=WindowOptions)
     cues: CueOptions = field(default_factory=CueOptions)
     fetch: FetchOptions = field(default_factory=FetchOptions)
+    speakers: SpeakerOptions | None = None  # None: speakers are not told apart
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +75,7 @@ class Analysis:
     speech: tuple[Span, ...]
     windows: tuple[Window, ...]
     workdir: Path  # the run's scratch folder (window clips are cut there)
+    turns: tuple[Turn, ...] = ()  # who speaks when (``--speakers``); the windows then carry their speaker
 
 
 EARLY_S = 300  # seconds decoded first from a longer input: their windows are sent while the rest decodes
@@ -82,7 +86,7 @@ TRUSTED_MARGIN_MS = 10_000
 
 def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOptions,
             events: Events = NO_EVENTS, early: Callable[[Analysis], None] | None = None,
-            early_s: int = EARLY_S) -> Analysis:
+            early_s: int = EARLY_S, speakers: SpeakerOptions | None = None) -> Analysis:
     """Decode once, find the speech, plan the windows.
 
     With ``early``, an input longer than ``early_s`` has its first ``early_s`` seconds decoded and analysed
@@ -93,7 +97,7 @@ def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOpti
     # the decode and the mux show as stages with their times, not percentages: ffmpeg's -progress report
     # is not read (run_ffmpeg waits on ffmpeg's CPU use instead, to catch a deadlocked pass)
     events.stage("extract", total=info.duration_ms / 1000, unit="s")
-    if early is not None and info.duration_ms > early_s * 1000 + 2 * TRUSTED_MARGIN_MS:
+    if early is not None and speakers is None and info.duration_ms > early_s * 1000 + 2 * TRUSTED_MARGIN_MS:
         prefix = _analyse_prefix(info, workdir, vad_method, options, early_s)
         if prefix.windows:
             early(prefix)
@@ -101,9 +105,23 @@ def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOpti
     events.advance(info.duration_ms / 1000)
     pcm, levels, speech = _speech(raw, vad_method)
     duration_ms = max(info.duration_ms, len(pcm) * 1000 // ANALYSIS_RATE)
-    windows = plan_windows(speech, duration_ms, levels, vad.FRAME_MS, options)
+    turns = find_turns(pcm, speakers, events) if speakers is not None else []
+    windows = plan_windows(speech, duration_ms, levels, vad.FRAME_MS, options, cuts=changes(turns))
+    if turns:
+        windows = label_windows(windows, turns)
     log.info("%s: %d ms of speech in %d windows", info.path.name, sum(s.duration_ms for s in speech), len(windows))
-    return Analysis(info, pcm, duration_ms, tuple(speech), tuple(windows), workdir)
+    return Analysis(info, pcm, duration_ms, tuple(speech), tuple(windows), workdir, tuple(turns))
+
+
+def find_turns(pcm: Samples, speakers: SpeakerOptions, events: Events = NO_EVENTS) -> list[Turn]:
+    """Who speaks when in the decoded track (a stage of its own: it takes a second a minute of audio)."""
+    from dubber.speakers.diarize import diarize  # the speakers extra
+
+    events.stage("speakers", total=len(pcm) / ANALYSIS_RATE, unit="s")
+    turns = diarize(pcm, ANALYSIS_RATE, speakers)
+    events.advance(len(pcm) / ANALYSIS_RATE)
+    log.info("%d speakers in %d turns", len({t.speaker for t in turns}), len(turns))
+    return turns
 
 
 def _analyse_prefix(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOptions,
@@ -155,9 +173,10 @@ class EarlyStart:
         return fetcher
 
 
-def _plan(choice: BackendChoice, analysis: Analysis, request: TranslateRequest) -> FetchPlan:
+def _plan(choice: BackendChoice, analysis: Analysis, request: TranslateRequest,
+          voices: Mapping[int, str] | None = None) -> FetchPlan:
     mode = choice.config.input_mode
-    return FetchPlan(analysis.windows, lambda w: window_media(analysis, w, mode), request)
+    return FetchPlan(analysis.windows, lambda w: window_media(analysis, w, mode), request, voices or {})
 
 
 def window_wav(pcm: Samples, window: Window) -> bytes:
@@ -185,17 +204,19 @@ def translate_windows(choice: BackendChoice, analysis: Analysis, request: Transl
                       fetch: FetchOptions = FetchOptions(),
                       on_done: Callable[[Translation], None] | None = None,
                       keep: Callable[[Translation], Translation] | None = None,
-                      events: Events = NO_EVENTS, early: EarlyStart | None = None) -> tuple[list[Translation], FetchStats]:
+                      events: Events = NO_EVENTS, early: EarlyStart | None = None,
+                      voices: Mapping[int, str] | None = None) -> tuple[list[Translation], FetchStats]:
     """Send every window to ``choice`` (concurrently, cached, retried); results in window order (see
     fetch_all), and how the fetching went. The request's task says what comes back: a translation, or
     the words as spoken. ``events`` hears of the stage and of each window. ``early``: the fetch started
-    on the first windows during the analysis, if it was this one."""
+    on the first windows during the analysis, if it was this one. ``voices``: each speaker's voice, for
+    the windows that have a speaker (the request's voice is the others')."""
     fetcher = early.take(choice, request) if early is not None else None
     if fetcher is None:
         fetcher = Fetcher(make_backend(choice.name, choice.config), request, fetch)
     events.stage(request.task, total=len(analysis.windows), unit="windows",
                  detail=request.target.code if request.target is not None else "")
-    translations, stats = fetcher.collect(_plan(choice, analysis, request), on_done, keep, events)
+    translations, stats = fetcher.collect(_plan(choice, analysis, request, voices), on_done, keep, events)
     log.info("%d windows: %d from the cache, %d requested", len(translations), stats.cached, stats.fetched)
     return translations, stats
 

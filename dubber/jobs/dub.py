@@ -26,7 +26,8 @@ from dubber.dub.report import DubFacts, DubSummary, RateLimits, build_report, to
 from dubber.dub.timeline import FitOptions, Placement
 from dubber.errors import OptionError
 from dubber.events import NO_EVENTS, Events
-from dubber.jobs.common import TranslateJob, analyse, bilingual_sources, check_input_mode, early_start, total_usage
+from dubber.backends import backend_spec
+from dubber.jobs.common import Analysis, TranslateJob, analyse, bilingual_sources, check_input_mode, early_start, total_usage
 from dubber.jobs.dub_language import LanguagePass, dub_language, dub_request, layout
 from dubber.jobs.dub_text import Voiced, text_language
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
@@ -38,7 +39,8 @@ from dubber.media.mux import WEBM_VIDEO, DubMix, MuxSpec, OutputKind, Track, bui
 from dubber.media.probe import probe
 from dubber.media.stretch import stretch_method
 from dubber.media.tool import run_ffmpeg
-from dubber.models import MediaInfo, Translation, Usage
+from dubber.models import MediaInfo, Speaker, Translation, Usage
+from dubber.speakers.cast import cast
 from dubber.subtitles.reader import read_subtitles
 from dubber.subtitles.writers import WRITERS
 from dubber.voicing.report import lines_report, lines_summary
@@ -61,6 +63,7 @@ class DubJob(TranslateJob):
     duck: DuckOptions = field(default_factory=DuckOptions)
     timing: str = "original"
     subtitles: tuple[Path, ...] = ()  # a dub from text: each target's given subtitles, in --to order
+    voices: tuple[tuple[int, str], ...] = ()  # with speakers: (speaker, voice) given by hand (--voices)
 
     def __post_init__(self) -> None:
         if self.mix not in MIXES:
@@ -80,6 +83,10 @@ class DubJob(TranslateJob):
                                   "shows the given text")
             if self.timing != "original":
                 raise OptionError("--timing dub: a dub from --subtitles keeps the given cues' times")
+            if self.speakers is not None:
+                raise OptionError("--speakers: a dub from --subtitles voices the given cues, which name no speakers")
+        if self.voices and self.speakers is None:
+            raise OptionError("--voices gives each speaker a voice: it needs --speakers auto or a number")
 
 
 @dataclass(frozen=True)
@@ -229,14 +236,28 @@ def _mux(job: DubJob, info: MediaInfo, kind: OutputKind, mixes: tuple[DubMix, ..
 
 
 def _outcome(job: DubJob, done: LanguagePass, files: LanguageFiles, media: Path, duration_ms: int, windows: int,
-             stretch: str, notes: list[str], voiced: Voiced | None = None) -> LanguageDub:
+             stretch: str, notes: list[str], voiced: Voiced | None = None,
+             speakers: tuple[Speaker, ...] = ()) -> LanguageDub:
     fetched, rendered = done.fetched, done.rendered
     facts = DubFacts(job.input, media, (files.srt, files.vtt), done.lang.code, job.voice, job.mix, job.fit.max_speed,
                      duration_ms, stretch, rendered.original, rendered.dub,
                      tuple(notes if done.cues.cues else [*notes, NO_CUES]),
-                     RateLimits(job.fetch.jobs, fetched.lowest_in_flight, fetched.rate_limit_cuts), done.cues.overlong)
+                     RateLimits(job.fetch.jobs, fetched.lowest_in_flight, fetched.rate_limit_cuts), done.cues.overlong,
+                     speakers)
     return LanguageDub(files, DubSummary.of(windows, done.placements), facts, done.translations, done.placements,
                        total_usage(done.translations), voiced)
+
+
+def _cast(job: DubJob, analysis: Analysis) -> tuple[Speaker, ...]:
+    """With speakers found, each one's voice for every language (``--voices``, else matched to their pitch)."""
+    if not analysis.turns:
+        return ()
+    speakers = cast(analysis.pcm, ANALYSIS_RATE, analysis.turns, backend_spec(job.backend.name).voices,
+                    dict(job.voices), job.voice)
+    for s in speakers:
+        log.info("speaker %d: %.1f s of speech, pitch %s, voice %s", s.number, s.talk_ms / 1000,
+                 f"{s.pitch_hz:g} Hz" if s.pitch_hz else "unknown", s.voice)
+    return speakers
 
 
 def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
@@ -254,7 +275,8 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
     with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp, \
             (early_start(job, dub_request(job, job.target)) if not given else nullcontext()) as early:
         work = Path(tmp)
-        analysis = analyse(info, work, job.vad_method, job.windows, events=events, early=early)
+        analysis = analyse(info, work, job.vad_method, job.windows, events=events, early=early, speakers=job.speakers)
+        speakers = _cast(job, analysis)
         with ThreadPoolExecutor(1, thread_name_prefix="loudness") as measuring:
             # measured on the decoded analysis audio, as the mix hears it, while the first windows are out:
             # the first clip needs it, the requests do not
@@ -266,8 +288,9 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
                                             events) for lang, file in zip(job.targets, given)]
                 passes, voiced = [done for done, _ in texts_done], [v for _, v in texts_done]
             else:
+                voices = {s.number: s.voice for s in speakers if s.voice}
                 passes = [dub_language(job, lang, analysis, original, sources, work / lang.code, stretch, kind,
-                                       events, early) for lang in job.targets]
+                                       events, early, voices) for lang in job.targets]
                 voiced = [None] * len(passes)
         texts, mixes = [], []
         for done in passes:
@@ -280,7 +303,8 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
              events)
         notes = _notes(kind, outputs.media.suffix, carry)
         languages = tuple(_outcome(job, done, lang_files, outputs.media, analysis.duration_ms, len(analysis.windows),
-                                   stretch, notes, lines) for done, lang_files, lines in zip(passes, outputs.languages, voiced))
+                                   stretch, notes, lines, speakers)
+                          for done, lang_files, lines in zip(passes, outputs.languages, voiced))
         events.stage("write", total=len(outputs.all()), unit="files")
         given_paths = {path.resolve() for path in job.subtitles}
         for done, text in zip(languages, texts):

@@ -11,7 +11,7 @@ import shutil
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -72,13 +72,14 @@ def dub_request(job: DubJob, lang: Lang) -> TranslateRequest:
 
 
 def _translate(job: DubJob, lang: Lang, analysis: Analysis, spool: ClipSpool, arrived: Callable[[Translation], None],
-               events: Events, early: EarlyStart | None) -> tuple[list[Translation], FetchStats]:
+               events: Events, early: EarlyStart | None,
+               voices: Mapping[int, str]) -> tuple[list[Translation], FetchStats]:
     """Translate every window with speech; each answer's audio goes to the spool as it arrives, and on to
     the mix (``arrived``)."""
     # Each answer's speech is spooled to disk as it arrives; only its text is held on to.
     return translate_windows(job.backend, analysis, dub_request(job, lang), fetch=job.fetch, on_done=arrived,
                              keep=lambda t: Translation(t.window, replace(t.result, audio_pcm=b"")), events=events,
-                             early=early)
+                             early=early, voices=voices)
 
 
 def _timed_to_dub(translations: Sequence[Translation], placements: Sequence[Placement],
@@ -153,8 +154,8 @@ def track_end_ms(analysis: Analysis) -> int:
 
 
 def _mix_while_translating(job: DubJob, lang: Lang, analysis: Analysis, mix: MixEncoder, spool: ClipSpool,
-                           events: Events, early: EarlyStart | None) -> tuple[list[Translation], FetchStats,
-                                                                              list[Placement]]:
+                           events: Events, early: EarlyStart | None,
+                           voices: Mapping[int, str]) -> tuple[list[Translation], FetchStats, list[Placement]]:
     """Translate, feeding the encoder each settled part of the track as the answers come in; then the rest.
     The translations, how the fetching went, and the whole plan."""
     settler = Settler(analysis.windows, analysis.duration_ms, job.fit)
@@ -164,7 +165,7 @@ def _mix_while_translating(job: DubJob, lang: Lang, analysis: Analysis, mix: Mix
             spooled = spool.add(translation)
             feed.push(*settler.arrive(translation.window.index, spooled.parts if spooled else ()))
 
-        translations, fetched = _translate(job, lang, analysis, spool, arrived, events, early)
+        translations, fetched = _translate(job, lang, analysis, spool, arrived, events, early, voices)
         placements = settler.plan()
         # what is left: the clips after the last gap in the answers, and the encoder catching up
         events.stage("render", total=len(placements), unit="clips", detail=lang.code)
@@ -186,15 +187,17 @@ def warn_overflow(label: str, placements: Sequence[Placement], max_speed: float)
 
 def dub_language(job: DubJob, lang: Lang, analysis: Analysis, original: Future, sources: Sources | None,
                  folder: Path, stretch: str, kind: OutputKind, events: Events,
-                 early: EarlyStart | None = None) -> LanguagePass:
+                 early: EarlyStart | None = None, voices: Mapping[int, str] | None = None) -> LanguagePass:
     """Translate, fit, cue and mix ``lang``'s dub in ``folder`` (see the module docstring). ``original`` is
-    the original's loudness (a ``Loudness | None`` future: it is measured while the first windows are out)."""
+    the original's loudness (a ``Loudness | None`` future: it is measured while the first windows are out).
+    ``voices``: each speaker's voice (``--speakers``)."""
     folder.mkdir(parents=True, exist_ok=True)
     cue_options = job.cues.at_frame_rate(analysis.info.frame_rate)
     spec = encode_spec(analysis, kind, folder)
     spool = ClipSpool(folder / "clips", find_speech=job.timing == "dub", channels=2 if spec.stereo else 1)
     with MixEncoder(job, lang, spool, spec, stretch, original) as mix:
-        translations, fetched, placements = _mix_while_translating(job, lang, analysis, mix, spool, events, early)
+        translations, fetched, placements = _mix_while_translating(job, lang, analysis, mix, spool, events, early,
+                                                                   voices or {})
         rendered = mix.finish()
     warn_overflow(f"{lang.code}: " if job.extra_targets else "", placements, job.fit.max_speed)
     timed = _timed_to_dub(translations, placements, spool) if job.timing == "dub" else translations

@@ -19,7 +19,8 @@ from dubber.jobs.common import (TranslateJob, analyse, bilingual_sources, check_
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.capability import choose, decode_needs
 from dubber.media.probe import probe
-from dubber.models import Translation, Usage
+from dubber.models import Speaker, Translation, Usage
+from dubber.speakers.cast import describe
 from dubber.subtitles.cues import build_cues
 from dubber.subtitles.writers import WRITERS
 
@@ -39,6 +40,7 @@ class SubtitleReport:
     cues: int  # over every language
     usage: Usage
     cues_by_language: dict[str, int] = field(default_factory=dict)
+    speakers: tuple[Speaker, ...] = ()  # with --speakers: each one's talk time
 
 
 def run_subtitles(job: SubtitleJob, events: Events = NO_EVENTS) -> SubtitleReport:
@@ -55,7 +57,8 @@ def run_subtitles(job: SubtitleJob, events: Events = NO_EVENTS) -> SubtitleRepor
     requests = [TranslateRequest(target=lang, source=job.source, glossary=job.glossary) for lang in job.targets]
     with OutputSet() as files, tempfile.TemporaryDirectory(prefix="dubber-") as tmp, \
             early_start(job, requests[0]) as early:
-        analysis = analyse(info, Path(tmp), job.vad_method, job.windows, events=events, early=early)
+        analysis = analyse(info, Path(tmp), job.vad_method, job.windows, events=events, early=early,
+                           speakers=job.speakers)
         sources = bilingual_sources(job, analysis, events, early)
         for lang, request in zip(job.targets, requests):
             translations, _ = translate_windows(job.backend, analysis, request, fetch=job.fetch, events=events,
@@ -70,4 +73,4 @@ def run_subtitles(job: SubtitleJob, events: Events = NO_EVENTS) -> SubtitleRepor
     paid += list(sources.transcripts if sources else ())
     return SubtitleReport(tuple(p for paths in outputs.values() for p in paths), analysis.duration_ms,
                           sum(s.duration_ms for s in analysis.speech), len(analysis.windows), sum(counts.values()),
-                          total_usage(paid), counts)
+                          total_usage(paid), counts, describe(analysis.turns))

@@ -13,7 +13,8 @@ from dubber.jobs.common import (EarlyStart, JobBase, analyse, detected_language,
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
 from dubber.media.capability import choose, decode_needs
 from dubber.media.probe import probe
-from dubber.models import Usage
+from dubber.speakers.cast import describe
+from dubber.models import Speaker, Usage
 from dubber.subtitles.cues import build_cues
 from dubber.subtitles.writers import WRITERS
 
@@ -37,6 +38,7 @@ class TranscribeReport:
     windows: int
     cues: int
     usage: Usage
+    speakers: tuple[Speaker, ...] = ()  # with --speakers: each one's talk time
 
 
 def run_transcribe(job: TranscribeJob, events: Events = NO_EVENTS) -> TranscribeReport:
@@ -46,7 +48,8 @@ def run_transcribe(job: TranscribeJob, events: Events = NO_EVENTS) -> Transcribe
     prepare_dir(folder)
     with tempfile.TemporaryDirectory(prefix="dubber-") as tmp, \
             EarlyStart(job.backend, transcribe_request(job.source, job.itn), job.fetch) as early:
-        analysis = analyse(info, Path(tmp), job.vad_method, job.windows, events=events, early=early)
+        analysis = analyse(info, Path(tmp), job.vad_method, job.windows, events=events, early=early,
+                           speakers=job.speakers)
         transcripts = transcribe_windows(job.backend, analysis, job.source, job.fetch, job.itn, events, early)
     language = job.source.code if job.source else detected_language(transcripts)
     if job.source is None:
@@ -61,4 +64,4 @@ def run_transcribe(job: TranscribeJob, events: Events = NO_EVENTS) -> Transcribe
             files.write_text(path, WRITERS[fmt](cues, code))
         files.commit()
     return TranscribeReport(tuple(outputs), language, job.source is None, len(analysis.windows), len(cues),
-                            total_usage(transcripts))
+                            total_usage(transcripts), describe(analysis.turns))

@@ -20,9 +20,13 @@ unit of subtitle timing and dub sync; it is also all the context the translation
 
 A window's speech is cut only inside a detected span longer than ``max_ms``; everywhere else its edges
 fall in pauses.
+
+``cuts`` (speaker changes, from ``dubber.speakers``) are hard boundaries too, like long silences: no window
+spans one, and a span that runs across one is cut there.
 """
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -105,22 +109,24 @@ class _Piece:
 
 
 def plan_windows(speech: Sequence[Span], duration_ms: int, levels: Sequence[float] | np.ndarray,
-                 frame_ms: int, options: WindowOptions = WindowOptions()) -> list[Window]:
+                 frame_ms: int, options: WindowOptions = WindowOptions(), cuts: Sequence[int] = ()) -> list[Window]:
     """Plan the windows for ``speech`` (as from ``dubber.vad.detect_speech``) in a track of ``duration_ms``.
 
     ``levels[i]`` is the level (dB) of ``[i * frame_ms, (i + 1) * frame_ms)``, used to cut over-long speech
-    at its quietest point. Returns windows in time order, indexed from 0.
+    at its quietest point. Returns windows in time order, indexed from 0. No window spans a point of ``cuts``.
 
     >>> [(w.start_ms, w.end_ms) for w in plan_windows([Span(1000, 3500), Span(3800, 6000)], 9000, [], 20)]
     [(800, 6200)]
+    >>> [(w.start_ms, w.end_ms) for w in plan_windows([Span(1000, 3500), Span(3800, 6000)], 9000, [], 20, cuts=[3000])]
+    [(800, 3000), (3000, 6200)]
     """
     if frame_ms <= 0:
         raise ValueError(f"frame_ms must be positive, not {frame_ms}")
     level_array = np.asarray(levels, dtype=np.float64)
     pieces: list[_Piece] = []
-    for group in _groups(_normalise(speech, duration_ms), options.long_silence_ms):
+    for group in _groups(_cut(_normalise(speech, duration_ms), cuts), options.long_silence_ms, sorted(cuts)):
         pieces += _merge_short(_split(_Piece(group), level_array, frame_ms, options), options)
-    return _pad(pieces, duration_ms, options, level_array, frame_ms)
+    return _pad(pieces, duration_ms, options, level_array, frame_ms, sorted(cuts))
 
 
 def settled_speech(speech: Sequence[Span], trusted_ms: int, long_silence_ms: int) -> tuple[list[Span], int]:
@@ -164,14 +170,34 @@ def _normalise(speech: Sequence[Span], duration_ms: int) -> list[Span]:
     return out
 
 
-def _groups(spans: list[Span], long_silence_ms: int) -> list[tuple[Span, ...]]:
+def _cut(spans: list[Span], cuts: Sequence[int]) -> list[Span]:
+    """``spans`` with each one that runs across a point of ``cuts`` cut there (the pieces touch)."""
+    out: list[Span] = []
+    for span in spans:
+        start = span.start_ms
+        for point in sorted(c for c in cuts if span.start_ms < c < span.end_ms):
+            out.append(Span(start, point))
+            start = point
+        out.append(Span(start, span.end_ms))
+    return out
+
+
+def _groups(spans: list[Span], long_silence_ms: int, cuts: Sequence[int] = ()) -> list[tuple[Span, ...]]:
+    """Runs of spans that no long silence and no cut parts (``cuts`` sorted)."""
     groups: list[list[Span]] = []
     for span in spans:
-        if groups and span.start_ms - groups[-1][-1].end_ms < long_silence_ms:
+        parted = bool(groups) and _cut_between(cuts, groups[-1][-1].end_ms, span.start_ms)
+        if groups and span.start_ms - groups[-1][-1].end_ms < long_silence_ms and not parted:
             groups[-1].append(span)
         else:
             groups.append([span])
     return [tuple(g) for g in groups]
+
+
+def _cut_between(cuts: Sequence[int], end_ms: int, start_ms: int) -> bool:
+    """Whether a point of ``cuts`` (sorted) lies in the pause ``[end_ms, start_ms]``."""
+    i = bisect.bisect_left(cuts, end_ms)
+    return i < len(cuts) and cuts[i] <= start_ms
 
 
 def _split(whole: _Piece, levels: np.ndarray, frame_ms: int, o: WindowOptions) -> list[_Piece]:
@@ -252,13 +278,19 @@ def _merge_short(pieces: list[_Piece], o: WindowOptions) -> list[_Piece]:
         pieces[j:j + 2] = [pieces[j].join(pieces[j + 1])]
 
 
-def _pad(pieces: list[_Piece], duration_ms: int, o: WindowOptions, levels: np.ndarray, frame_ms: int) -> list[Window]:
+def _pad(pieces: list[_Piece], duration_ms: int, o: WindowOptions, levels: np.ndarray, frame_ms: int,
+         cuts: Sequence[int] = ()) -> list[Window]:
     windows = []
     for i, piece in enumerate(pieces):
         before = piece.start - pieces[i - 1].end if i else 2 * piece.start
         after = pieces[i + 1].start - piece.end if i + 1 < len(pieces) else 2 * (duration_ms - piece.end)
         start = piece.start - min(o.pad_ms, before - before // 2)
         end = piece.end + min(o.pad_ms, after // 2)
+        # never padded across a cut (a change of speaker) in the pause around it
+        k = bisect.bisect_right(cuts, piece.start)
+        start = max(start, cuts[k - 1]) if k else start
+        k = bisect.bisect_left(cuts, piece.end)
+        end = min(end, cuts[k]) if k < len(cuts) else end
         start, end = _unquiet(start, piece.start, levels, frame_ms, o.quiet_db), \
             _unquiet(end, piece.end, levels, frame_ms, o.quiet_db)
         windows.append(Window(i, start, end, piece.spans))

@@ -52,5 +52,7 @@ def to_ass(cues: Sequence[Cue], lang_code: str) -> str:
     script = pysubs2.SSAFile()
     script.info.update({"PlayResX": str(PLAY_RES[0]), "PlayResY": str(PLAY_RES[1]), "Language": lang_code})
     script.styles = {"Default": _default_style()}
-    script.events = [pysubs2.SSAEvent(start=c.start_ms, end=c.end_ms, text=escape_text(c.text)) for c in cues]
+    # the Name field holds who speaks (``--speakers``), both speakers of a dialogue cue (a comma would end it)
+    script.events = [pysubs2.SSAEvent(start=c.start_ms, end=c.end_ms, text=escape_text(c.text),
+                                      name=" / ".join(f"Speaker {s}" for s, _ in c.turns)) for c in cues]
     return script.to_string("ass")

@@ -137,10 +137,11 @@ def _settle(drafts: Sequence[Draft], duration_ms: int, lines: LineRules, rules: 
         if end <= start:
             carried = draft  # no time at all (the media's first instant): the words go with the next draft
             continue
-        if cut_overlong:
+        if cut_overlong and len(draft.turns) < 2:  # a dialogue is two speakers' words: never cut
             room = min(int((end - start) / 1000 * rules.max_cps), lines.cue_chars)
-            draft = replace(draft, text=fit_text(draft.text, room, lines))
-        cues.append((Cue(start, end, draft.text), Draft(start, draft.speech_end_ms, draft.text, draft.second)))
+            text = fit_text(draft.text, room, lines)
+            draft = replace(draft, text=text, turns=tuple((speaker, text) for speaker, _ in draft.turns))
+        cues.append((Cue(start, end, draft.text), replace(draft, start_ms=start)))
     if carried is not None:  # nothing came after it: shown where it is, however short
         start = max(0, min(carried.start_ms, duration_ms - rules.min_ms))
         cues.append((Cue(start, max(start + 1, min(duration_ms, start + rules.min_ms)), carried.text), carried))
@@ -152,13 +153,14 @@ def _spread(cue: Cue, shown: Draft, lines: LineRules, rules: TimingRules) -> lis
     time holds them all at the minimum duration (a bilingual cue keeps its source line whole: unchanged)."""
     pieces = split_to_fit(shown.text, lines) if lines.measure(shown.text) > lines.cue_chars else []
     spare = cue.end_ms - cue.start_ms - len(pieces) * rules.min_ms - (len(pieces) - 1) * rules.gap_ms
-    if len(pieces) < 2 or spare < 0 or shown.second:
+    if len(pieces) < 2 or spare < 0 or shown.second or len(shown.turns) > 1:
         return [(cue, shown)]
     weights = [lines.measure(p) for p in pieces]
     out, start = [], cue.start_ms
     for piece, weight in zip(pieces, weights):
         end = start + rules.min_ms + int(spare * weight / sum(weights))
-        out.append((Cue(start, end, piece), replace(shown, start_ms=start, text=piece)))
+        turns = tuple((speaker, piece) for speaker, _ in shown.turns)
+        out.append((Cue(start, end, piece), replace(shown, start_ms=start, text=piece, turns=turns)))
         start = end + rules.gap_ms
     last, piece = out[-1]
     out[-1] = (replace(last, end_ms=cue.end_ms), piece)  # rounding leaves the last a few ms short
@@ -187,9 +189,21 @@ def _warn(overlong: Sequence[Overlong], p: Profile) -> None:
                     "" if len(crowded) == 1 else "s", p.max_lines, ", ".join(str(o.cue) for o in crowded[:20]))
 
 
+# The dialogue dash that opens each speaker's part of a cue two speakers share: a hyphen without a space
+# (Netflix's English, German, Spanish, ... guides); French sets a space after it.
+_DASH = {"fr": "- "}
+
+
 def _with_second(cue: Cue, shown: Draft, lines: LineRules, second_lines: LineRules) -> Cue:
-    text = break_lines(shown.text, lines)
-    return replace(cue, text=f"{text}\n{break_lines(shown.second, second_lines)}" if shown.second else text)
+    if len(shown.turns) > 1:  # a dialogue: each speaker's words on their own lines, each opened by a dash
+        dash = _DASH.get(lines.lang, "-")
+        turns = tuple((speaker, dash + break_lines(words, lines)) for speaker, words in shown.turns)
+        text = "\n".join(part for _, part in turns)
+    else:
+        text = break_lines(shown.text, lines)
+        turns = tuple((speaker, text) for speaker, _ in shown.turns)
+    return replace(cue, text=f"{text}\n{break_lines(shown.second, second_lines)}" if shown.second else text,
+                   turns=turns)
 
 
 def build_cue_track(translations: Sequence[Translation], lang_code: str, duration_ms: int,
@@ -210,6 +224,8 @@ def build_cue_track(translations: Sequence[Translation], lang_code: str, duratio
         else:
             spans = t.window.speech or (Span(t.window.start_ms, t.window.end_ms),)
             window = window_drafts(t.result.text, spans, lines, rules)
+        if t.window.speaker is not None:
+            window = [replace(d, turns=((t.window.speaker, d.text),)) for d in window]
         drafts += _add_source(window, (sources or {}).get(t.window.index, ""), source_lines.script)
     settled = [piece for cue, shown in _settle(drafts, duration_ms, lines, rules, options.cut_overlong)
                for piece in _spread(cue, shown, lines, rules)]

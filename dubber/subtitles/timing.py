@@ -56,16 +56,31 @@ class Draft:
     speech_end_ms: int
     text: str
     second: str = ""
+    # Who says it (``--speakers``): each speaker's part of ``text`` in order; empty when speakers are unknown.
+    turns: tuple[tuple[int, str], ...] = ()
 
     def joined(self, other: "Draft", start_ms: int | None = None, sep: str = " ") -> "Draft":
         """This draft and the next one as one cue from ``start_ms`` (default: this one's start); ``sep`` is
-        what goes between their words ("" in Chinese and Japanese)."""
+        what goes between their words ("" in Chinese and Japanese). Two speakers' drafts make a dialogue."""
         return Draft(self.start_ms if start_ms is None else start_ms, max(self.speech_end_ms, other.speech_end_ms),
-                     f"{self.text}{sep}{other.text}", _join(self.second, other.second))
+                     f"{self.text}{sep}{other.text}", _join(self.second, other.second),
+                     _join_turns(self.turns, other.turns, sep))
 
 
 def _join(a: str, b: str) -> str:
     return f"{a} {b}".strip()
+
+
+def _join_turns(a: tuple[tuple[int, str], ...], b: tuple[tuple[int, str], ...],
+                sep: str) -> tuple[tuple[int, str], ...]:
+    """Two drafts' turns as one: the same speaker's words run on, another speaker's make a new turn.
+
+    >>> _join_turns(((1, "Hi."),), ((1, "Yes."), (2, "No.")), " ")
+    ((1, 'Hi. Yes.'), (2, 'No.'))
+    """
+    if a and b and a[-1][0] == b[0][0]:
+        return (*a[:-1], (a[-1][0], f"{a[-1][1]}{sep}{b[0][1]}"), *b[1:])
+    return (*a, *b)
 
 
 def group_phrases(spans: Sequence[Span], rules: TimingRules) -> list[list[Span]]:

@@ -46,9 +46,28 @@ def vtt_time(ms: int) -> str:
 def to_vtt(cues: Sequence[Cue], lang_code: str = "") -> str:
     """WebVTT; its language comes from the player's track, not the file (``lang_code`` is not written)."""
     # WebVTT text is HTML-like: escaping & < > also keeps a model's "-->" from ending the timing line.
-    captions = [webvtt.Caption(vtt_time(c.start_ms), vtt_time(c.end_ms), html.escape(c.text, quote=False))
-                for c in cues]
+    captions = [webvtt.Caption(vtt_time(c.start_ms), vtt_time(c.end_ms), _vtt_text(c)) for c in cues]
     return webvtt.WebVTT(captions=captions).content
+
+
+def speaker_name(speaker: int) -> str:
+    return f"Speaker {speaker}"
+
+
+def _vtt_text(cue: Cue) -> str:
+    """A cue's WebVTT text: with speakers, each speaker's part in a voice span (``<v Speaker 1>``), closed
+    so that a bilingual cue's source line below stays outside it.
+
+    >>> _vtt_text(Cue(0, 1000, "-Yes?\\n-No & no.", ((1, "-Yes?"), (2, "-No & no."))))
+    '<v Speaker 1>-Yes?</v>\\n<v Speaker 2>-No &amp; no.</v>'
+    """
+    if not cue.turns:
+        return html.escape(cue.text, quote=False)
+    spoken = "\n".join(part for _, part in cue.turns)
+    rest = cue.text[len(spoken):]  # a bilingual cue's source line, after the speakers' parts
+    voiced = "\n".join(f"<v {speaker_name(speaker)}>{html.escape(part, quote=False)}</v>"
+                        for speaker, part in cue.turns)
+    return voiced + html.escape(rest, quote=False)
 
 
 WRITERS: dict[str, Writer] = {"srt": to_srt, "vtt": to_vtt, "ttml": to_ttml, "ass": to_ass}

@@ -46,6 +46,12 @@ class FetchPlan:
     windows: Sequence[Window]
     media_of: Callable[[Window], WindowMedia]
     request: TranslateRequest
+    voices: Mapping[int, str] = field(default_factory=dict)  # a speaker's voice (``--speakers``), by speaker
+
+    def request_for(self, window: Window) -> TranslateRequest:
+        """What ``window`` asks: the plan's request, in its speaker's voice when it has one."""
+        voice = self.voices.get(window.speaker) if window.speaker is not None else None
+        return self.request if voice is None or voice == self.request.voice else replace(self.request, voice=voice)
 
 
 @dataclass
@@ -118,9 +124,10 @@ def _valid(result: TranslationResult) -> TranslationResult:
 def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: FetchOptions,
                shared: _Shared) -> tuple[Translation, bool]:
     """One window's translation, and whether it came from the cache."""
-    media = plan.media_of(window)
+    media, request = plan.media_of(window), plan.request_for(window)
+    identity = shared.identity if request is plan.request else backend.cache_identity(request)
     context = tuple(shared.history[-backend.context_windows:]) if shared.history else ()
-    key = cache_key(media.data, {**shared.identity, "context": list(context)} if context else shared.identity)
+    key = cache_key(media.data, {**identity, "context": list(context)} if context else identity)
     result = shared.cache.get(key) if shared.cache else None
     from_cache = result is not None
     if result is None:
@@ -129,7 +136,7 @@ def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: Fetch
         def attempt() -> TranslationResult:
             tally.attempts += 1
             tally.started = tally.started or time.monotonic()
-            return backend.translate(media, plan.request, window=window.index, context=context)
+            return backend.translate(media, request, window=window.index, context=context)
 
         try:
             result = _valid(with_retries(lambda: _limited(shared.limit, shared.stop, attempt), options.retry,
@@ -161,9 +168,10 @@ def cached_answers(backend: Backend, plan: FetchPlan, options: FetchOptions) -> 
     if options.cache_dir is None:
         yield None
         return
-    cache, identity = WindowCache(options.cache_dir, options.cache_max_bytes), backend.cache_identity(plan.request)
+    cache = WindowCache(options.cache_dir, options.cache_max_bytes)
     history: list[str] = []
     for window in plan.windows:
+        identity = backend.cache_identity(plan.request_for(window))
         context = tuple(history[-backend.context_windows:]) if backend.context_windows and history else ()
         key = cache_key(plan.media_of(window).data, {**identity, "context": list(context)} if context else identity)
         result = cache.get(key)

@@ -1,6 +1,8 @@
 """Cue building (pure) by the style rules, and the SRT/VTT writers read back by the libraries."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -162,3 +164,34 @@ def test_bilingual_source_lines_follow_their_own_language_rules():
         assert hanzi_lines and all(len(line) <= 16 for line in hanzi_lines), cue.text
     assert "".join("".join(l for l in c.text.split("\n") if any("\u4e00" <= ch <= "\u9fff" for ch in l))
                    for c in cues) == HANZI
+
+
+def _spoken(index, start, end, text, speaker):
+    return Translation(Window(index, start, end, (Span(start, end),), speaker=speaker), TranslationResult(text))
+
+
+def test_speakers_mark_their_cues_and_two_sharing_a_cue_make_a_dialogue(tmp_path):
+    import webvtt
+
+    # "Yes?" is too short to stand alone before the answer: both go in one cue, each with a dash
+    quick = [_spoken(0, 1000, 1300, "Yes?", 1), _spoken(1, 1400, 2600, "No, not today.", 2),
+             _spoken(2, 6000, 9000, "Then tomorrow, at the station.", 1)]
+    cues = build_cues(quick, "en", 12_000)
+    assert cues[0].text == "-Yes?\n-No, not today." and cues[0].turns == ((1, "-Yes?"), (2, "-No, not today."))
+    assert cues[-1].turns == ((1, cues[-1].text),) and not cues[-1].text.startswith("-")
+    assert build_cues(quick, "fr", 12_000)[0].text.startswith("- ")  # French sets a space after the dash
+    # WebVTT voice spans, read back by webvtt-py; SRT keeps the dashes
+    path = tmp_path / "t.vtt"
+    path.write_text(to_vtt(cues), encoding="utf-8")
+    assert [c.voice for c in webvtt.read(str(path))] == ["Speaker 1", "Speaker 1"]  # a cue's first voice
+    assert "<v Speaker 2>-No, not today.</v>" in path.read_text(encoding="utf-8")
+    (tmp_path / "t.srt").write_text(to_srt(cues), encoding="utf-8")
+    assert read_srt(tmp_path / "t.srt")[0][2] == "-Yes?\n-No, not today."
+    import pysubs2
+
+    from dubber.subtitles.ass import to_ass
+    events = pysubs2.SSAFile.from_string(to_ass(cues, "en")).events
+    assert [e.name for e in events] == ["Speaker 1 / Speaker 2", "Speaker 1"]
+    # without speakers, nothing changes
+    plain = build_cues([Translation(replace(t.window, speaker=None), t.result) for t in quick], "en", 12_000)
+    assert all(not c.turns for c in plain) and plain[0].text == "Yes? No, not today."
