@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
-from importlib.metadata import packages_distributions
+from importlib.metadata import distributions, packages_distributions
 from pathlib import Path
 
 import pytest
@@ -68,10 +68,12 @@ def _third_party_imports() -> set[str]:
 
 def test_every_declared_dependency_is_imported_and_every_import_is_declared():
     required, extras = _declared()
-    dists_of: dict[str, set[str]] = {}
-    for module, dists in packages_distributions().items():
-        # a lone extension module without top_level.txt is listed by its file name (parselmouth.cpython-311-...)
-        dists_of.setdefault(module.split(".")[0], set()).update(_normalise(d) for d in dists)
+    dists_of = {module: {_normalise(d) for d in dists} for module, dists in packages_distributions().items()}
+    # a lone extension module with an empty top_level.txt (praat-parselmouth's) is known by its files only
+    for dist in distributions():
+        for file in dist.files or ():
+            if len(file.parts) == 1 and file.suffix in (".so", ".pyd") and "." in file.stem:
+                dists_of.setdefault(file.name.split(".")[0], set()).add(_normalise(dist.metadata["Name"]))
     imported = _third_party_imports()
     provided = {dist for module in imported for dist in dists_of.get(module, set())}
     assert not required - provided, f"declared but never imported in dubber/: {sorted(required - provided)}"
