@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from dubber.errors import OptionError
 
 MAX_SPEAKERS = 8  # with none given: the most an automatic count may find
-EXTRA_MODULES = ("onnxruntime", "parselmouth")  # what ``pip install "dubber[speakers]"`` brings
+EXTRA_MODULES = ("onnxruntime", "kaldi_native_fbank", "scipy", "parselmouth")  # what ``pip install "dubber[speakers]"`` brings
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,148 @@
+"""Speaker diarization on real meetings: the diarization error rate the standard way and the speed.
+
+For each ``*.wav``/``*.flac`` of ``--data`` that has reference turns (``*.rttm`` there, NIST RTTM), the audio is
+decoded as dubber decodes it and diarized in this process (timed: compute only), then scored with
+``dubber.speakers.score``: missed speech + false alarm + confusion over the reference speech, overlap
+included, optimal speaker mapping, with a no-score collar on each side of every reference boundary. The
+collar is reported at 0.25 s a side (NIST md-eval's ``-c 0.25``, pyannote.metrics' ``collar=0.5``) and at
+0.125 s a side (pyannote.metrics' ``collar=0.25``). With pyannote.metrics installed (``pip install
+"dubber[bench]"``) its own figures are printed beside ours.
+
+Then ``dubber speakers`` is run as a user runs it, on each file (wall time of the whole command), and
+memory is measured on a long input made by repeating the files.
+
+    python benchmarks/speakers_bench.py --data ../shared/data/meetings
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dubber.media.audio import ANALYSIS_RATE, PcmFile, extract_pcm  # noqa: E402
+from dubber.media.probe import probe  # noqa: E402
+from dubber.speakers import SpeakerOptions  # noqa: E402
+from dubber.speakers.diarize import diarize  # noqa: E402
+from dubber.speakers.score import Labelled, diarization_errors  # noqa: E402
+
+
+def read_rttm(path: Path) -> dict[str, list[Labelled]]:
+    turns: dict[str, list[Labelled]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[0] == "SPEAKER":
+            start, length = round(float(f[3]) * 1000), round(float(f[4]) * 1000)
+            turns.setdefault(f[1], []).append(Labelled(start, start + length, f[7]))
+    return turns
+
+
+def references(data: Path) -> dict[str, list[Labelled]]:
+    found: dict[str, list[Labelled]] = {}
+    for rttm in sorted(data.glob("*.rttm")):
+        found.update(read_rttm(rttm))
+    return found
+
+
+def decode(path: Path, folder: Path) -> PcmFile:
+    raw = folder / f"{path.stem}.pcm"
+    extract_pcm(probe(path), raw)
+    return PcmFile(raw)
+
+
+def pyannote_der(ref: list[Labelled], hyp: list[Labelled], collar_s: float) -> float | None:
+    try:
+        from pyannote.core import Annotation, Segment
+        from pyannote.metrics.diarization import DiarizationErrorRate
+    except ImportError:
+        return None
+    r, h = Annotation(), Annotation()
+    for i, t in enumerate(ref):
+        r[Segment(t.start_ms / 1000, t.end_ms / 1000), i] = t.speaker
+    for i, t in enumerate(hyp):
+        h[Segment(t.start_ms / 1000, t.end_ms / 1000), i] = t.speaker
+    return DiarizationErrorRate(collar=collar_s, skip_overlap=False)(r.support(), h.support())
+
+
+def score_files(data: Path, options: SpeakerOptions) -> None:
+    refs = references(data)
+    media = [p for p in sorted(data.iterdir()) if p.suffix in (".wav", ".flac") and p.stem.split("meeting-")[-1] in refs]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        diarize(decode(media[0], Path(tmp)), ANALYSIS_RATE, options)  # load the networks once, untimed
+        for path in media:
+            name = path.stem.split("meeting-")[-1]
+            pcm = decode(path, Path(tmp))
+            clock, cpu = time.perf_counter(), time.process_time()
+            turns = diarize(pcm, ANALYSIS_RATE, options)
+            wall, used = time.perf_counter() - clock, time.process_time() - cpu
+            hyp = [Labelled(t.start_ms, t.end_ms, t.speaker) for t in turns]
+            ref = refs[name]
+            row = (name, len({t.speaker for t in ref}), len({t.speaker for t in hyp}),
+                   diarization_errors(ref, hyp, 250), diarization_errors(ref, hyp, 125), wall, used,
+                   len(pcm) / ANALYSIS_RATE, pyannote_der(ref, hyp, 0.5), pyannote_der(ref, hyp, 0.25))
+            rows.append(row)
+            theirs = f"  pyannote.metrics: {row[8]:.1%} / {row[9]:.1%}" if row[8] is not None else ""
+            print(f"{name}: ref {row[1]} spk, found {row[2]}; DER {row[3].rate:6.1%} (0.25 s collar), "
+                  f"{row[4].rate:6.1%} (0.125 s); miss {row[3].missed / row[3].total:.1%} fa "
+                  f"{row[3].false_alarm / row[3].total:.1%} conf {row[3].confusion / row[3].total:.1%}; "
+                  f"{wall:.2f} s wall, {used:.2f} s CPU ({row[7] / wall:.0f}x real time){theirs}")
+    for label, part in (("all", rows), ("first half", rows[:len(rows) // 2]), ("second half", rows[len(rows) // 2:])):
+        print(f"mean DER, {label} ({len(part)} files): {statistics.mean(r[3].rate for r in part):.1%} at 0.25 s, "
+              f"{statistics.mean(r[4].rate for r in part):.1%} at 0.125 s; pooled "
+              f"{sum(r[3].missed + r[3].false_alarm + r[3].confusion for r in part) / sum(r[3].total for r in part):.1%}")
+    print(f"speed: {sum(r[7] for r in rows) / sum(r[5] for r in rows):.0f}x real time (wall), "
+          f"{sum(r[7] for r in rows) / sum(r[6] for r in rows):.0f}x (CPU seconds)")
+
+
+def cli_times(data: Path) -> None:
+    media = [p for p in sorted(data.iterdir()) if p.suffix in (".wav", ".flac")]
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in media:
+            clock = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "dubber", "speakers", str(path), "--out-dir", tmp, "-q"],
+                                  capture_output=True)
+            assert done.returncode in (0, 3), done.stderr  # 3: no speech found (an empty RTTM)
+            times.append(time.perf_counter() - clock)
+    print(f"dubber speakers (whole command, {len(times)} files): median {statistics.median(times):.2f} s, "
+          f"max {max(times):.2f} s")
+
+
+def memory(data: Path, minutes: list[int]) -> None:
+    """Peak memory of ``dubber speakers`` on inputs of ``minutes``, made by repeating the first file."""
+    first = next(p for p in sorted(data.iterdir()) if p.suffix in (".wav", ".flac"))
+    from dubber.media.tool import run_ffmpeg
+    with tempfile.TemporaryDirectory() as tmp:
+        for m in minutes:
+            long = Path(tmp) / f"long{m}.flac"
+            run_ffmpeg(["-v", "error", "-stream_loop", "-1", "-i", str(first), "-t", str(m * 60), "-c:a", "flac",
+                        str(long)], what="making a long input")
+            code = ("import resource, sys, time; from dubber.cli import main; sys.argv = ['dubber', 'speakers', "
+                    f"{str(long)!r}, '--out-dir', {tmp!r}, '-q']\nclock = time.perf_counter()\ntry: main()\n"
+                    "except SystemExit: pass\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "
+                    "time.perf_counter() - clock)")
+            out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+            print(f"{m} min: peak {out[-2]} MiB, {float(out[-1]):.1f} s ({m * 60 / float(out[-1]):.0f}x real time)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "meetings")
+    parser.add_argument("--minutes", type=int, nargs="*", default=[1, 10, 30])
+    args = parser.parse_args()
+    score_files(args.data, SpeakerOptions())
+    cli_times(args.data)
+    if args.minutes:
+        memory(args.data, args.minutes)
+
+
+if __name__ == "__main__":
+    main()

