@@ -133,15 +133,100 @@ def memory(data: Path, minutes: list[int]) -> None:
             print(f"{m} min: peak {out[-2]} MiB, {float(out[-1]):.1f} s ({m * 60 / float(out[-1]):.0f}x real time)")
 
 
+def _union(turns: list[Labelled]) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for t in sorted(turns, key=lambda t: t.start_ms):
+        if spans and t.start_ms <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], t.end_ms))
+        else:
+            spans.append((t.start_ms, t.end_ms))
+    return spans
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def covered(ref: list[Labelled], shown: list[tuple[int, int]]) -> float:
+    """The share of reference speech regions (merged turns) at least half under ``shown``."""
+    regions = _union(ref)
+    hit = [r for r in regions if sum(_overlap(r, s) for s in shown) >= (r[1] - r[0]) / 2]
+    return len(hit) / len(regions) if regions else 1.0
+
+
+def voice_agreement(ref: list[Labelled], windows: list[dict]) -> float:
+    """The share of speech time (reference speech inside each window) whose window's voice is the one that
+    the window's majority reference speaker mostly gets."""
+    speech = _union(ref)
+    majority, spoken = {}, {}
+    for w in windows:
+        span = (w["window_start_ms"], w["window_end_ms"])
+        heard = {}
+        for t in ref:
+            heard[t.speaker] = heard.get(t.speaker, 0) + _overlap(span, (t.start_ms, t.end_ms))
+        if heard and max(heard.values()) > 0:
+            majority[w["index"]] = max(heard, key=heard.get)
+            spoken[w["index"]] = sum(_overlap(span, s) for s in speech)
+    gets: dict[str, dict[str, int]] = {}
+    for w in windows:
+        if w["index"] in majority:
+            votes = gets.setdefault(majority[w["index"]], {})
+            votes[w["voice"]] = votes.get(w["voice"], 0) + spoken[w["index"]]
+    usual = {speaker: max(votes, key=votes.get) for speaker, votes in gets.items()}
+    agree = sum(spoken[w["index"]] for w in windows if w["index"] in majority and w["voice"] == usual[majority[w["index"]]])
+    return agree / max(1, sum(spoken.values()))
+
+
+def pipelines(data: Path) -> None:
+    """subtitles, transcribe and dub (--speakers auto) on every file against the emulator: exit codes, the
+    reference speech covered, distinct voices sent and the voice agreement."""
+    import json
+    import os
+
+    from dubber.emulator import DEFAULT_KEY, Emulator
+    refs = references(data)
+    media = [p for p in sorted(data.iterdir()) if p.suffix in (".wav", ".flac") and p.stem in refs]
+    agreements = []
+    with Emulator(port=0) as emu, tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, DASHSCOPE_API_KEY=DEFAULT_KEY, DUBBER_BASE_URL=emu.base_url)
+        for path in media:
+            ref, line = refs[path.stem], [path.stem]
+            for command in (["subtitles", "--to", "fr"], ["transcribe", "--lang", "en"], ["dub", "--to", "fr"]):
+                before = len(emu.voices)
+                done = subprocess.run([sys.executable, "-m", "dubber", command[0], str(path), *command[1:], "--speakers",
+                                       "auto", "--out-dir", tmp, "--no-cache", "-q"], env=env, capture_output=True, text=True)
+                if command[0] == "dub":
+                    report = json.loads((Path(tmp) / f"{path.stem}.fr.dub.json").read_text())
+                    shown = [(p["dub_start_ms"], p["dub_end_ms"]) for w in report["windows"] for p in w["parts"]]
+                    voices = {v for _, v in emu.voices[before:]}
+                    agreement = voice_agreement(ref, report["windows"])
+                    agreements.append((agreement, sum(t.end_ms - t.start_ms for t in ref)))
+                    line.append(f"dub exit {done.returncode}, covers {covered(ref, shown):.0%}, "
+                                f"{len(voices)} voices, agreement {agreement:.0%}")
+                else:
+                    srt = Path(tmp) / f"{path.stem}.{command[2]}.srt"
+                    import srt as srt_lib
+                    cues = [(int(c.start.total_seconds() * 1000), int(c.end.total_seconds() * 1000))
+                            for c in srt_lib.parse(srt.read_text(encoding="utf-8"))]
+                    line.append(f"{command[0]} exit {done.returncode}, covers {covered(ref, cues):.0%}")
+            print("; ".join(line))
+    print(f"voice agreement: mean {statistics.mean(a for a, _ in agreements):.1%}, weighted by reference speech "
+          f"{sum(a * w for a, w in agreements) / sum(w for _, w in agreements):.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "meetings")
     parser.add_argument("--minutes", type=int, nargs="*", default=[1, 10, 30])
+    parser.add_argument("--pipelines", action="store_true",
+                        help="also run subtitles, transcribe and dub on every file against the emulator")
     args = parser.parse_args()
     score_files(args.data, SpeakerOptions())
     cli_times(args.data)
     if args.minutes:
         memory(args.data, args.minutes)
+    if args.pipelines:
+        pipelines(args.data)
 
 
 if __name__ == "__main__":

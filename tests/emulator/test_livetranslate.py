@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from dubber.languages import CJK
-from tests.emulator.helpers import (SILENCE, SPEECH_1S5, SPEECH_3S, audio_field, collect_stream, data_url, http_post,
+from tests.emulator.helpers import (MODEL, SILENCE, SPEECH_1S5, SPEECH_3S, audio_field, collect_stream, data_url, http_post,
                                     make_wav, request, sdk_create, speech_signal)
 
 
@@ -201,3 +201,21 @@ def test_invalid_requests_through_create_raise_readable_sdk_errors(client):
         sdk_create(client, {**request(), "audio": {"voice": "Cherry", "format": "mp3"}})
     with pytest.raises(openai.NotFoundError, match="does not exist"):
         sdk_create(client, {**request(), "model": "qwen-max"})
+
+
+# --- voices ----------------------------------------------------------------------------------------
+
+def test_each_request_voice_is_checked_and_recorded(client, emulator):
+    before = len(emulator.voices)
+    def voiced(voice: str) -> dict:
+        body = request(SPEECH_1S5)
+        body["audio"] = {"voice": voice, "format": "wav"}
+        return body
+
+    for voice in ("Ethan", "Kiki"):
+        sdk_create(client, voiced(voice))
+    sdk_create(client, request(SPEECH_1S5, with_audio=False))
+    assert emulator.voices[before:] == [(MODEL, "Ethan"), (MODEL, "Kiki"), (MODEL, None)]
+    with pytest.raises(openai.BadRequestError, match="voice 'Nobody' is not supported"):
+        sdk_create(client, voiced("Nobody"))
+    assert len(emulator.voices) == before + 3  # a refused request is not recorded
