@@ -22,7 +22,7 @@ from dubber.jobs.subtitles import SubtitleJob, run_subtitles
 from dubber.jobs.transcribe import TranscribeJob, run_transcribe
 from dubber.languages import parse_lang
 from dubber.models import Speaker, Usage
-from dubber.speakers import installed as speakers_installed
+from dubber.speakers import default_for_dub
 from dubber.speakers.voices import parse_voices
 from dubber.translate import cache as window_cache
 from dubber.translate.cache import human_size
@@ -123,8 +123,7 @@ def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: R
         target, given = subtitle_languages(lang.target, given)
         lang = replace(lang, target=target)
     voice = voice or spec.default_voice
-    # speakers are found by default when the extra is there, but a dub from text names none
-    speakers = "off" if given else "auto" if speakers_installed() else "off"
+    speakers = default_for_dub()  # with the extra: a voice per speaker
     template = DubJob(**lang.job_fields(common, inputs[0], voice=voice, several=True, from_text=bool(given),
                                         speakers=speakers),
                       output=output, out_dir=out_dir, voice=voice, mix=mix, keep_original=keep_original,

@@ -24,7 +24,8 @@ from dubber.cli.runner import RunUI, expand_inputs
 from dubber.errors import OptionError
 from dubber.jobs.common import BackendChoice
 from dubber.languages import Lang, parse_lang, parse_langs
-from dubber.speakers import SpeakerOptions, parse_speakers, require_extra
+from dubber.speakers import SpeakerOptions
+from dubber.speakers import chosen as speaker_choice
 from dubber.speech import vad
 from dubber.speech.windows import WindowOptions
 from dubber.subtitles.cues import CueOptions
@@ -220,10 +221,7 @@ class CommonOptions:
 
     def speaker_options(self, default: str = "off") -> SpeakerOptions | None:
         """``--speakers``, else ``default``; on, it needs the speakers extra."""
-        chosen = parse_speakers(self.speakers or default)
-        if chosen is not None:
-            require_extra()
-        return chosen
+        return speaker_choice(self.speakers or default)
 
     def job_fields(self, input_path: Path, input_mode: str = "audio", speakers: str = "off") -> dict[str, object]:
         """JobBase's fields (``speakers``: the command's default for ``--speakers``)."""

@@ -21,6 +21,8 @@ from dubber.jobs.dub_text import preview
 from dubber.jobs.plan import PlanRequest, plan
 from dubber.jobs.runreport import RunFacts, RunOutcome, run_entry
 from dubber.languages import parse_langs
+from dubber.speakers import chosen as speaker_choice
+from dubber.speakers import default_for_dub
 from dubber.translate import cache as window_cache
 from dubber.translate.fetch import FetchOptions
 from dubber.voicing.report import lines_summary
@@ -50,15 +52,18 @@ def _clock(seconds: float) -> str:
               help="Plan a dub from these subtitles: how many cues would be voiced (the earlier dub's, in the "
                    "cache, keep their speech).")
 @click.option("--voice", default=None, help="The voice of the dub from --subtitles [default: the family's].")
+@click.option("--speakers", default=None, metavar="auto|N|off",
+              help="As dub's --speakers, for the dub from --subtitles [default: auto with the speakers extra].")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="The window cache the run uses.")
 def plan_command(input_path: Path, targets: str | None, backend: str, dub: bool, bilingual: bool, jobs: int,
                  vad_method: str, min_window: float, max_window: float, long_silence: float,
-                 report: Path | None, given: tuple[Path, ...], voice: str | None, cache_dir: Path | None) -> None:
+                 report: Path | None, given: tuple[Path, ...], voice: str | None, speakers: str | None,
+                 cache_dir: Path | None) -> None:
     """Show what a run on INPUT would send and roughly cost, without sending anything (no key needed)."""
     windows = window_lengths(min_window, max_window, long_silence)
     if given:
         RunUI(report=report).check([input_path])
-        _plan_lines(input_path, targets, backend, given, voice, cache_dir, vad_method, windows)
+        _plan_lines(input_path, targets, backend, given, voice, cache_dir, vad_method, windows, speakers)
         return
     languages = tuple(lang.code for lang in parse_langs(targets))
     if not languages and (dub or bilingual):
@@ -87,7 +92,7 @@ def plan_command(input_path: Path, targets: str | None, backend: str, dub: bool,
 
 
 def _plan_lines(input_path: Path, targets: str | None, backend: str, given: tuple[Path, ...], voice: str | None,
-                cache_dir: Path | None, vad_method: str, windows) -> None:
+                cache_dir: Path | None, vad_method: str, windows, speakers: str | None) -> None:
     """``dubber plan --subtitles``: each language's cues, and how many would be voiced."""
     spec, speaker = backend_spec(backend), speaker_spec(backend)
     voice = voice or speaker.default_voice
@@ -100,7 +105,8 @@ def _plan_lines(input_path: Path, targets: str | None, backend: str, given: tupl
     choice = BackendChoice(spec.name, BackendConfig(api_key="plan-sends-nothing", base_url=url, model=spec.default_model))
     job = DubJob(input=input_path, backend=choice, target=langs[0], extra_targets=langs[1:], voice=voice,
                  vad_method=vad_method, windows=windows, subtitles=files,
-                 fetch=FetchOptions(cache_dir=cache_dir or window_cache.default_dir()))
+                 fetch=FetchOptions(cache_dir=cache_dir or window_cache.default_dir()),
+                 speakers=speaker_choice(speakers or default_for_dub()))
     plans = preview(job)
     for lang, path, found in zip(langs, files, plans):
         counts = lines_summary(found.lines)

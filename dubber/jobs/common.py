@@ -9,12 +9,12 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from dubber.backends import BackendConfig, TranslateRequest, WindowMedia, make_backend
+from dubber.backends import BackendConfig, TranslateRequest, WindowMedia, backend_spec, make_backend
 from dubber.errors import InputError
 from dubber.events import NO_EVENTS, Events
 from dubber.languages import Lang
 from dubber.media.audio import ANALYSIS_RATE, PcmFile, extract_pcm, wav_bytes
-from dubber.models import MediaInfo, Span, Translation, Turn, Usage, Window
+from dubber.models import MediaInfo, Span, Speaker, Translation, Turn, Usage, Window
 from dubber.speakers import SpeakerOptions
 from dubber.speakers.turns import changes, label_windows
 from dubber.speech import vad
@@ -111,6 +111,20 @@ def analyse(info: MediaInfo, workdir: Path, vad_method: str, options: WindowOpti
         windows = label_windows(windows, turns)
     log.info("%s: %d ms of speech in %d windows", info.path.name, sum(s.duration_ms for s in speech), len(windows))
     return Analysis(info, pcm, duration_ms, tuple(speech), tuple(windows), workdir, tuple(turns))
+
+
+def cast_speakers(backend: str, given: Mapping[int, str], default: str, analysis: Analysis) -> tuple[Speaker, ...]:
+    """With speakers found, each one's voice for every language: ``given`` (``--voices``), else chosen from
+    ``backend``'s voices to match their pitch (a lone speaker keeps ``default``, the run's voice)."""
+    if not analysis.turns:
+        return ()
+    from dubber.speakers.cast import cast  # the speakers extra (its pitch tracker)
+
+    speakers = cast(analysis.pcm, ANALYSIS_RATE, analysis.turns, backend_spec(backend).voices, given, default)
+    for s in speakers:
+        log.info("speaker %d: %.1f s of speech, pitch %s, voice %s", s.number, s.talk_ms / 1000,
+                 f"{s.pitch_hz:g} Hz" if s.pitch_hz else "unknown", s.voice)
+    return speakers
 
 
 def find_turns(pcm: Samples, speakers: SpeakerOptions, events: Events = NO_EVENTS) -> list[Turn]:

@@ -26,8 +26,8 @@ from dubber.dub.report import DubFacts, DubSummary, RateLimits, build_report, to
 from dubber.dub.timeline import FitOptions, Placement
 from dubber.errors import OptionError
 from dubber.events import NO_EVENTS, Events
-from dubber.backends import backend_spec
-from dubber.jobs.common import Analysis, TranslateJob, analyse, bilingual_sources, check_input_mode, early_start, total_usage
+from dubber.jobs.common import (TranslateJob, analyse, bilingual_sources, cast_speakers, check_input_mode, early_start,
+                                total_usage)
 from dubber.jobs.dub_language import LanguagePass, dub_language, dub_request, layout
 from dubber.jobs.dub_text import Voiced, text_language
 from dubber.jobs.outputs import OutputSet, guard_input, output_path, prepare_dir
@@ -40,7 +40,6 @@ from dubber.media.probe import probe
 from dubber.media.stretch import stretch_method
 from dubber.media.tool import run_ffmpeg
 from dubber.models import MediaInfo, Speaker, Translation, Usage
-from dubber.speakers.cast import cast
 from dubber.subtitles.reader import read_subtitles
 from dubber.subtitles.writers import WRITERS
 from dubber.voicing.report import lines_report, lines_summary
@@ -83,8 +82,6 @@ class DubJob(TranslateJob):
                                   "shows the given text")
             if self.timing != "original":
                 raise OptionError("--timing dub: a dub from --subtitles keeps the given cues' times")
-            if self.speakers is not None:
-                raise OptionError("--speakers: a dub from --subtitles voices the given cues, which name no speakers")
         if self.voices and self.speakers is None:
             raise OptionError("--voices gives each speaker a voice: it needs --speakers auto or a number")
 
@@ -248,18 +245,6 @@ def _outcome(job: DubJob, done: LanguagePass, files: LanguageFiles, media: Path,
                        total_usage(done.translations), voiced)
 
 
-def _cast(job: DubJob, analysis: Analysis) -> tuple[Speaker, ...]:
-    """With speakers found, each one's voice for every language (``--voices``, else matched to their pitch)."""
-    if not analysis.turns:
-        return ()
-    speakers = cast(analysis.pcm, ANALYSIS_RATE, analysis.turns, backend_spec(job.backend.name).voices,
-                    dict(job.voices), job.voice)
-    for s in speakers:
-        log.info("speaker %d: %.1f s of speech, pitch %s, voice %s", s.number, s.talk_ms / 1000,
-                 f"{s.pitch_hz:g} Hz" if s.pitch_hz else "unknown", s.voice)
-    return speakers
-
-
 def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
     info = probe(job.input)
     given = tuple(read_subtitles(path) for path in job.subtitles)  # a file that cannot be read stops the run here
@@ -276,7 +261,8 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
             (early_start(job, dub_request(job, job.target)) if not given else nullcontext()) as early:
         work = Path(tmp)
         analysis = analyse(info, work, job.vad_method, job.windows, events=events, early=early, speakers=job.speakers)
-        speakers = _cast(job, analysis)
+        speakers = cast_speakers(job.backend.name, dict(job.voices), job.voice, analysis)
+        voices = {s.number: s.voice for s in speakers if s.voice}
         with ThreadPoolExecutor(1, thread_name_prefix="loudness") as measuring:
             # measured on the decoded analysis audio, as the mix hears it, while the first windows are out:
             # the first clip needs it, the requests do not
@@ -285,10 +271,9 @@ def run_dub(job: DubJob, events: Events = NO_EVENTS) -> DubResult:
             stretch = stretch_method(ffmpeg.filters)
             if given:
                 texts_done = [text_language(job, lang, file, analysis, original, work / lang.code, stretch, kind,
-                                            events) for lang, file in zip(job.targets, given)]
+                                            events, voices) for lang, file in zip(job.targets, given)]
                 passes, voiced = [done for done, _ in texts_done], [v for _, v in texts_done]
             else:
-                voices = {s.number: s.voice for s in speakers if s.voice}
                 passes = [dub_language(job, lang, analysis, original, sources, work / lang.code, stretch, kind,
                                        events, early, voices) for lang in job.targets]
                 voiced = [None] * len(passes)

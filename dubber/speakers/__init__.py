@@ -59,6 +59,19 @@ def parse_speakers(text: str) -> SpeakerOptions | None:
     raise OptionError(f"--speakers takes auto, off or a number of speakers, not {text!r}")
 
 
+def chosen(text: str) -> SpeakerOptions | None:
+    """``--speakers`` as a job takes it; on, it needs the speakers extra (one line saying how to get it)."""
+    options = parse_speakers(text)
+    if options is not None:
+        require_extra()
+    return options
+
+
+def default_for_dub() -> str:
+    """What ``dub`` finds by default: speakers when the extra is installed."""
+    return "auto" if installed() else "off"
+
+
 def require_extra() -> None:
     """Refuse, as one line, speakers without the extra that finds them."""
     if not installed():

@@ -51,12 +51,15 @@ def assign_voices(pitches: Mapping[int, float | None], voices: Sequence[str], gi
                   default: str | None = None) -> dict[int, str]:
     """A voice for each speaker of ``pitches`` (speaker: median F0 in Hz, None if unknown): ``given`` ones as
     given; the others a different voice each from ``voices`` (those not given), matched to their pitch in
-    order. A speaker of unknown pitch gets ``default`` when it is free. With more speakers than voices, the
+    order. A lone speaker keeps ``default`` (the run's voice), as does a speaker of unknown pitch when it is
+    free. With more speakers than voices, the
     voices are used again in turn.
 
     >>> assign_voices({1: 120.0, 2: 220.0}, ("Cherry", "Ethan", "Marcus"))
     {1: 'Ethan', 2: 'Cherry'}
     """
+    if len(pitches) == 1 and not given and default is not None:
+        return {speaker: default for speaker in pitches}  # one speaker: the run's own voice
     chosen = dict(given)
     free = [v for v in voices if v not in chosen.values()] or list(voices)
     todo = [s for s in sorted(pitches) if s not in chosen]
