@@ -167,3 +167,21 @@ def test_transcripts_mark_speakers(run_dubber, tmp_path):
     assert result.code == 0, result.stderr
     cues = webvtt.read(str(tmp_path / "meeting-trn09.en.vtt"))
     assert cues and all(c.voice for c in cues)
+
+
+def test_an_edited_line_of_a_two_speaker_dub_is_revoiced_alone_in_its_speakers_voice(run_dubber, emulator, tmp_path):
+    import srt
+
+    _, report, _ = _dub(run_dubber, emulator, tmp_path)
+    sidecar = tmp_path / "meeting-trn09.fr.srt"
+    subs = list(srt.parse(sidecar.read_text(encoding="utf-8")))
+    edited = max(range(len(subs)), key=lambda k: subs[k].end - subs[k].start)
+    subs[edited] = srt.Subtitle(subs[edited].index, subs[edited].start, subs[edited].end, "Une phrase revue.")
+    sidecar.write_text(srt.compose(subs), encoding="utf-8")
+    start_ms = subs[edited].start.total_seconds() * 1000
+    under = max(report["windows"], key=lambda w: min(w["window_end_ms"], start_ms + 500) - max(w["window_start_ms"], start_ms))
+    before, voices_before = emulator.requests, len(emulator.voices)
+    again = run_dubber("dub", TRN09, "--to", "fr", "--out-dir", tmp_path, "--mix", "replace", "--subtitles", sidecar)
+    assert again.code == 0, again.stderr
+    assert emulator.requests - before == 1
+    assert [voice for _, voice in emulator.voices[voices_before:]] == [under["voice"]]
