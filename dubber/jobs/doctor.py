@@ -18,6 +18,7 @@ from dubber.media import capability
 from dubber.media.mux import KINDS
 from dubber.media.stretch import stretch_method
 from dubber.media.tool import candidates
+from dubber.speakers import installed as speakers_installed
 from dubber.translate import cache as window_cache
 
 
@@ -62,8 +63,15 @@ def tool_checks() -> list[Check]:
                                           f"{'; '.join(caps.why(need) for need in other)}", ok=None))
         stretch = stretch_method(caps.filters)
         note = "Rubber Band (best for speech)" if stretch == "rubberband" else "atempo (no Rubber Band in this ffmpeg)"
-        return [*checks, Check("time stretch", note)]
-    return checks
+        return [*checks, Check("time stretch", note), speakers_check()]
+    return [*checks, speakers_check()]
+
+
+def speakers_check() -> Check:
+    """Whether speakers can be found (the speakers extra): dub then gives each speaker a voice by default."""
+    if speakers_installed():
+        return Check("speakers", "the speakers extra is installed: dub gives each speaker a voice by default")
+    return Check("speakers", 'not installed (--speakers needs it: pip install "dubber[speakers]")', ok=None)
 
 
 def key_checks(base_url: tuple[str, str] | None = None) -> list[Check]:
