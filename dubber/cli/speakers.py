@@ -53,6 +53,7 @@ def speakers(inputs: tuple[str, ...], num_speakers: int | None, min_speakers: in
                                                                       "wrote an empty RTTM file",))
         said = ", ".join(f"{s.number} {s.talk_ms / 1000:.1f} s" for s in done.speakers)
         return Shown(OK, (done.output,), details,
-                     summary=(f"dubber: {len(done.speakers)} speakers in {len(done.turns)} turns: {said}",))
+                     summary=(f"dubber: {len(done.speakers)} speaker{'s' if len(done.speakers) != 1 else ''} in "
+                              f"{len(done.turns)} turns: {said}",))
 
     return run_inputs(paths, run_one, RunFacts("speakers"), ui)
