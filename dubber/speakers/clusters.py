@@ -1,14 +1,18 @@
-"""Chunk speakers → the file's speakers → turns (pure: numpy and scipy on the segmentation's output).
+"""Chunk speakers → the file's speakers → turns (pure: numpy and scipy on the segmentation's output), by
+pyannote.audio 3.1's rules.
 
-- **Clustering.** Average-linkage agglomerative clustering of the chunk speakers' embeddings under cosine
-  distance, cut at ``THRESHOLD`` (or at the number of speakers asked for, or at the bounds). A long input's
-  embeddings are clustered on an even sample of ``MOST_CLUSTERED`` and the rest go to the nearest centroid,
-  so time and memory stay bounded.
+- **Clustering.** Agglomerative clustering of the chunk speakers' unit embeddings (average linkage,
+  Euclidean distance, cut at ``THRESHOLD``). Clusters smaller than pyannote's minimum cluster size (12, or a
+  tenth of the chunk speakers if fewer) are not speakers of their own: they join the nearest large one. A
+  number of speakers asked for (or bounds) moves the cut along the tree until that many large clusters
+  remain. A long input's chunk speakers are clustered on an even sample of ``MOST_CLUSTERED``: only the
+  clusters' centroids are needed after this, so time and memory stay bounded.
 - **Reconstruction.** Each chunk's local speakers are matched to *different* speakers (the Hungarian
   assignment on centroid similarity: two voices heard at once in a chunk are two people). Each frame of the
-  file then gets, from every chunk that covers it (weighted by a Hamming window: a chunk sees its middle
-  best), each speaker's probability and the expected number of people talking; the frame goes to its
-  likeliest speakers, as many as that count says, two at most.
+  file then gets, from every chunk that covers it, each speaker's votes (the chunks' hard activity, their
+  probabilities breaking ties) and the expected number of people talking (the chunks' probabilities,
+  averaged); the number of speakers at a frame is how many of ``COUNT_STEPS`` that expectation passes, and
+  the frame goes to that many of its most voted speakers.
 """
 from __future__ import annotations
 
@@ -20,15 +24,17 @@ import numpy as np
 from dubber.speakers import SpeakerOptions
 from dubber.speakers.networks import FRAME_SPAN_S, FRAME_STEP_S
 
-THRESHOLD = 0.5  # cosine distance between clusters: beyond it, two voices are two people
-MOST_CLUSTERED = 2000  # chunk speakers clustered together (about 40 minutes of talk); the rest are assigned
-COUNT_BIAS = 0.2  # added to the expected number of speakers before rounding: the network undercounts overlap
-MOST_AT_ONCE = 2
+THRESHOLD = 0.95  # Euclidean distance between unit embeddings (cosine similarity 0.55): beyond it, two people
+MIN_CLUSTER, MIN_CLUSTER_SHARE = 12, 0.1  # pyannote 3.1's minimum cluster size
+MOST_CLUSTERED = 3000  # chunk speakers clustered together (50 minutes of talk); the rest only use the centroids
+# The expected number of people talking above which 1, 2, 3 are: tuned on five development meetings
+# (benchmarks/speakers_bench.py) and checked on five others.
+COUNT_STEPS = (0.35, 1.1, 2.5)
 
 
 @dataclass(frozen=True)
 class Local:
-    """A speaker inside one chunk (``chunk``, local index ``speaker``) and their embedding."""
+    """A speaker inside one chunk (``chunk``, local index ``speaker``) and their unit embedding."""
 
     chunk: int
     speaker: int
@@ -36,41 +42,64 @@ class Local:
 
 
 def cluster(embeddings: np.ndarray, options: SpeakerOptions) -> np.ndarray:
-    """A speaker label (0, 1, ...) for each row of ``embeddings`` (unit vectors)."""
+    """The unit centroids of the speakers that ``embeddings`` (unit rows) cluster into."""
     from scipy.cluster.hierarchy import fcluster, linkage  # the speakers extra
 
-    n = len(embeddings)
-    if n == 1:
-        return np.zeros(1, dtype=int)
-    sample = np.linspace(0, n - 1, min(n, MOST_CLUSTERED)).round().astype(int)
-    tree = linkage(embeddings[sample], method="average", metric="cosine")
-    low, high = options.bounds
+    sample = embeddings[np.linspace(0, len(embeddings) - 1, min(len(embeddings), MOST_CLUSTERED)).round().astype(int)]
+    if len(sample) == 1:
+        return sample.copy()
+    least = min(MIN_CLUSTER, max(1, round(MIN_CLUSTER_SHARE * len(sample))))
+    tree = linkage(sample, method="average", metric="euclidean")
     labels = fcluster(tree, THRESHOLD, "distance") - 1
-    if not low <= labels.max() + 1 <= high:
-        labels = fcluster(tree, min(max(labels.max() + 1, low), high), "maxclust") - 1
-    if len(sample) == n:
-        return labels
-    centres = _centroids(embeddings[sample], labels)
-    return np.argmax(embeddings @ centres.T, axis=1)
+    low, high = options.bounds
+    large = _large(labels, least)
+    if not low <= len(large) <= high:
+        want = min(max(len(large), low), high)
+        labels = _cut_for(tree, len(sample), want, least)
+        large = _large(labels, least)
+    if not len(large):
+        return _unit(sample.mean(axis=0, keepdims=True))
+    means = {k: sample[labels == k].mean(axis=0) for k in np.unique(labels)}
+    big = _unit(np.stack([means[k] for k in large]))
+    for k in set(means) - set(large.tolist()):  # a small cluster joins the large one nearest its mean
+        labels[labels == k] = large[int(np.argmax(big @ _unit(means[k][None])[0]))]
+    return _unit(np.stack([sample[labels == k].mean(axis=0) for k in large]))
 
 
-def _centroids(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    centres = np.stack([embeddings[labels == k].mean(axis=0) for k in range(labels.max() + 1)])
-    return centres / np.linalg.norm(centres, axis=1, keepdims=True)
+def _large(labels: np.ndarray, least: int) -> np.ndarray:
+    found, sizes = np.unique(labels, return_counts=True)
+    return found[sizes >= least]
+
+
+def _cut_for(tree: np.ndarray, n: int, want: int, least: int) -> np.ndarray:
+    """Labels of the cut of ``tree`` whose number of large clusters is nearest ``want`` (the fewest clusters
+    in all on a tie)."""
+    from scipy.cluster.hierarchy import fcluster
+
+    best, best_gap = None, None
+    for clusters in range(1, n + 1):
+        labels = fcluster(tree, clusters, "maxclust") - 1
+        gap = abs(len(_large(labels, least)) - want)
+        if best_gap is None or gap < best_gap:
+            best, best_gap = labels, gap
+        if gap == 0:
+            break
+    return best
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-8)
 
 
 def reconstruct(starts_s: np.ndarray, marginal: np.ndarray, active: np.ndarray, chunk_speakers: Sequence[Local],
-                labels: np.ndarray, duration_s: float) -> list[tuple[float, float, int]]:
-    """Turns (start s, end s, speaker label) from the chunks' speaker probabilities ``marginal`` and activity
-    ``active`` (both (chunks, frames, 3)), starting at ``starts_s``, and each chunk speaker's label."""
+                centres: np.ndarray, duration_s: float, options: SpeakerOptions) -> list[tuple[float, float, int]]:
+    """Turns (start s, end s, speaker) from the chunks' speaker probabilities ``marginal`` and activity
+    ``active`` (both (chunks, frames, 3)) starting at ``starts_s``, given the speakers' ``centres``."""
     from scipy.optimize import linear_sum_assignment  # the speakers extra
 
-    speakers = int(labels.max()) + 1
-    centres = _centroids(np.stack([s.embedding for s in chunk_speakers]), labels)
-    frames = marginal.shape[1]
+    speakers, frames = len(centres), marginal.shape[1]
     total = int(np.ceil(duration_s / FRAME_STEP_S)) + 1
-    score, weight, count = np.zeros((total, speakers)), np.zeros(total), np.zeros(total)
-    window = np.hamming(frames) + 1e-3
+    votes, weight, expected = np.zeros((total, speakers), np.float32), np.zeros(total), np.zeros(total)
     by_chunk: dict[int, list[Local]] = {}
     for s in chunk_speakers:
         by_chunk.setdefault(s.chunk, []).append(s)
@@ -78,35 +107,39 @@ def reconstruct(starts_s: np.ndarray, marginal: np.ndarray, active: np.ndarray, 
         first = int(round(start / FRAME_STEP_S))
         span = np.arange(first, first + frames)
         keep = span < total
-        where, w = span[keep], window[keep]
-        weight[where] += w
-        count[where] += w * marginal[c, keep].sum(axis=1)
+        where = span[keep]
+        soft = marginal[c, keep].astype(np.float32)
+        weight[where] += 1
+        expected[where] += soft.sum(axis=1)
         own = by_chunk.get(c, [])
         if not own:
             continue
-        rows, cols = linear_sum_assignment(-np.stack([centres @ s.embedding for s in own]))
-        for row, col in zip(rows, cols):
-            score[where, col] += w * marginal[c, keep, own[row].speaker]
+        similarity = np.stack([centres @ s.embedding for s in own])
+        matched = dict(zip(*linear_sum_assignment(-similarity)))
+        for row, s in enumerate(own):  # more local speakers than speakers: the likeliest, shared
+            votes[where, matched.get(row, int(np.argmax(similarity[row])))] += \
+                active[c, keep, s.speaker] + 0.01 * soft[:, s.speaker]
     seen = weight > 0
-    score[seen] /= weight[seen, None]
-    count[seen] /= weight[seen]
-    talking = np.minimum(np.floor(count + 0.5 + COUNT_BIAS).astype(int), min(speakers, MOST_AT_ONCE))
-    order = np.argsort(-score, axis=1)
+    expected[seen] /= weight[seen]
+    talking = sum((expected > step).astype(int) for step in COUNT_STEPS)
+    talking = np.minimum(talking, min(speakers, options.bounds[1]))
+    order = np.argsort(-votes, axis=1, kind="stable")
     on = np.zeros((total, speakers), dtype=bool)
-    for rank in range(min(speakers, MOST_AT_ONCE)):
+    for rank in range(int(talking.max(initial=0))):
         rows = np.flatnonzero(talking > rank)
         on[rows, order[rows, rank]] = True
     return _runs(on, duration_s)
 
 
 def _runs(on: np.ndarray, duration_s: float) -> list[tuple[float, float, int]]:
-    """Each speaker's runs of frames as (start s, end s, speaker), at the frames' centres, in time order."""
+    """Each speaker's runs of frames as (start s, end s, speaker), each frame standing for the step around
+    its centre, in time order."""
+    offset = FRAME_SPAN_S / 2 - FRAME_STEP_S / 2
     turns = []
     for k in range(on.shape[1]):
         edges = np.diff(np.concatenate([[0], on[:, k].astype(np.int8), [0]]))
         for first, last in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-            start = max(0.0, first * FRAME_STEP_S + FRAME_SPAN_S / 2)
-            end = min(duration_s, last * FRAME_STEP_S + FRAME_SPAN_S / 2)
+            start, end = max(0.0, first * FRAME_STEP_S + offset), min(duration_s, last * FRAME_STEP_S + offset)
             if end > start:
                 turns.append((start, end, k))
     return sorted(turns)

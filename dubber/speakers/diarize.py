@@ -1,7 +1,7 @@
 """Who speaks when, on the CPU: local segmentation, speaker embeddings, clustering (the shape of pyannote.audio
 3.1's pipeline, with CAM++ embeddings pooled from one pass of its trunk).
 
-1. **Segmentation.** 10 s chunks every 2.5 s go through segmentation-3.0, which tells up to three *local*
+1. **Segmentation.** 10 s chunks every second go through segmentation-3.0, which tells up to three *local*
    speakers apart inside each chunk, two of them at once where they overlap.
 2. **Embeddings.** CAM++'s trunk runs once over the audio, 30 s at a time; each local speaker of each chunk
    gets an embedding pooled from the trunk frames where they talk alone (where they only overlap, from
@@ -22,8 +22,8 @@ from dubber.speakers.clusters import Local, cluster, reconstruct
 from dubber.speakers.turns import renumber
 from dubber.speech.frames import Samples
 
-STEP = networks.RATE * 5 // 2  # a chunk every 2.5 s
-BATCH = 8  # chunks per run of the segmentation network
+STEP = networks.RATE  # a chunk every second (pyannote 3.1's step: each instant is seen by ten chunks)
+BATCH = 8  # chunks per run of the segmentation network (at most: its memory is reused, so it stays bounded)
 BLOCK_FRAMES = 3000  # filterbank frames per pass of the trunk: 30 s
 LEAST_ALONE = 20  # segmentation frames (0.34 s) alone that make a chunk speaker's embedding; else overlapped ones
 LEAST_ANY = 6  # fewer frames than this: the chunk speaker is too short to embed
@@ -37,13 +37,12 @@ def diarize(pcm: Samples, rate: int, options: SpeakerOptions) -> list[Turn]:
     if len(pcm) < rate // 2:
         return []
     starts = chunk_starts(len(pcm))
-    logp, marginal = _segment(pcm, starts)
-    active = networks.POWERSET[logp.argmax(-1)] > 0  # who the likeliest class says talks, frame by frame
+    marginal, active = _segment(pcm, starts)
     chunk_speakers = _embed(pcm, starts, active)
     if not chunk_speakers:
         return []
-    labels = cluster(np.stack([s.embedding for s in chunk_speakers]), options)
-    found = reconstruct(starts / rate, marginal, active, chunk_speakers, labels, len(pcm) / rate)
+    centres = cluster(np.stack([s.embedding for s in chunk_speakers]), options)
+    found = reconstruct(starts / rate, marginal, active, chunk_speakers, centres, len(pcm) / rate, options)
     return renumber(Turn(round(s * 1000), round(e * 1000), k) for s, e, k in found)
 
 
@@ -51,7 +50,7 @@ def chunk_starts(samples: int) -> np.ndarray:
     """Where the chunks start: every 2.5 s, and one more ending with the audio.
 
     >>> chunk_starts(16_000 * 12).tolist()
-    [0, 32000]
+    [0, 16000, 32000]
     """
     last = max(0, samples - networks.CHUNK)
     starts = list(range(0, last + 1, STEP))
@@ -61,11 +60,14 @@ def chunk_starts(samples: int) -> np.ndarray:
 
 
 def _segment(pcm: Samples, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each chunk's class log-probabilities, and each local speaker's probability (n, 589, 3)."""
-    logp = np.concatenate([networks.segment(np.stack([networks.read(pcm, int(s), networks.CHUNK)
-                                                      for s in starts[i:i + BATCH]]))
-                           for i in range(0, len(starts), BATCH)])
-    return logp, np.exp(logp) @ networks.POWERSET
+    """Each chunk's local speakers, frame by frame (both (n, 589, 3)): their probabilities (float16, kept for
+    the whole file) and who the likeliest class says talks."""
+    marginal, active = [], []
+    for i in range(0, len(starts), BATCH):
+        logp = networks.segment(np.stack([networks.read(pcm, int(s), networks.CHUNK) for s in starts[i:i + BATCH]]))
+        marginal.append((np.exp(logp) @ networks.POWERSET).astype(np.float16))
+        active.append(networks.POWERSET[logp.argmax(-1)] > 0)
+    return np.concatenate(marginal), np.concatenate(active)
 
 
 @dataclass
@@ -81,23 +83,31 @@ class _Pool:
 def _embed(pcm: Samples, starts: np.ndarray, active: np.ndarray) -> list[Local]:
     """An embedding for each chunk speaker with enough speech, from one pass of the trunk."""
     pools: dict[tuple[int, int], _Pool] = {}
+    duration_s = len(pcm) / networks.RATE
     for c, start in enumerate(starts):
         alone = active[c].sum(axis=1) == 1
+        seconds = start / networks.RATE + np.arange(active.shape[1]) * networks.FRAME_STEP_S + networks.FRAME_SPAN_S / 2
+        heard = seconds < duration_s  # a chunk padded past the end hears nobody there
         for k in range(active.shape[2]):
-            frames = np.flatnonzero(active[c, :, k] & alone)
+            frames = np.flatnonzero(active[c, :, k] & alone & heard)
             if len(frames) < LEAST_ALONE:
-                frames = np.flatnonzero(active[c, :, k])
+                frames = np.flatnonzero(active[c, :, k] & heard)
                 if len(frames) < LEAST_ANY:
                     continue
-            seconds = start / networks.RATE + frames * networks.FRAME_STEP_S + networks.FRAME_SPAN_S / 2
-            trunk = np.unique(np.round((seconds - 0.0125) / networks.TRUNK_STEP_S).astype(np.int64))
+            trunk = np.unique(np.round((seconds[frames] - 0.0125) / networks.TRUNK_STEP_S).astype(np.int64))
             pools[(c, k)] = _Pool(trunk[trunk >= 0])
     total_frames = 1 + max(0, len(pcm) - networks.FBANK_WIDTH) // networks.FBANK_HOP
+    chunk_s, starts_s = networks.CHUNK / networks.RATE, starts / networks.RATE
     for first, count in _blocks(total_frames):
         samples = networks.read(pcm, first * networks.FBANK_HOP, (count - 1) * networks.FBANK_HOP + networks.FBANK_WIDTH)
         out = networks.trunk(networks.fbank(samples))  # (512, ceil(count / 2))
         lo, hi = first // 2, first // 2 + out.shape[1]
-        for pool in pools.values():
+        # only the chunks around this block have frames in it
+        near = set(np.flatnonzero((starts_s < hi * networks.TRUNK_STEP_S + 1)
+                                  & (starts_s + chunk_s > lo * networks.TRUNK_STEP_S - 1)).tolist())
+        for (c, _), pool in pools.items():
+            if c not in near:
+                continue
             inside = pool.frames[(pool.frames >= lo) & (pool.frames < hi)] - lo
             if len(inside):
                 picked = out[:, inside].astype(np.float64)
@@ -106,7 +116,7 @@ def _embed(pcm: Samples, starts: np.ndarray, active: np.ndarray) -> list[Local]:
                 pool.count += len(inside)
     found = []
     for (c, k), pool in pools.items():
-        if pool.count < 5:
+        if pool.count < 3:
             continue
         mean = pool.total / pool.count
         std = np.sqrt(np.maximum(pool.squares / pool.count - mean ** 2, 0) * pool.count / (pool.count - 1))

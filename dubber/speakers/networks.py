@@ -30,13 +30,15 @@ TRUNK_STEP_S = 0.02  # CAM++'s trunk halves the filterbank's frame rate
 EMBEDDING_DIM = 192
 
 
-def _session(name: str):
+def _session(name: str, arena: bool):
     import onnxruntime  # the speakers extra
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = min(4, os.cpu_count() or 1)
     options.inter_op_num_threads = 1
-    options.enable_cpu_mem_arena = False  # its arena keeps the largest block ever asked for: memory stays flat
+    # The arena keeps the largest block ever asked for: 12% faster, and bounded where inputs are (the
+    # segmentation's batches of at most 8 chunks); the trunk's blocks vary, so it allocates as it goes.
+    options.enable_cpu_mem_arena = arena
     options.log_severity_level = 3
     path = resources.files("dubber.speakers") / "weights" / name
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -44,12 +46,12 @@ def _session(name: str):
 
 @functools.lru_cache(maxsize=1)
 def _segmenter():
-    return _session("segmentation-3.0.onnx")
+    return _session("segmentation-3.0.onnx", arena=True)
 
 
 @functools.lru_cache(maxsize=1)
 def _trunk():
-    return _session("campplus-trunk.onnx")
+    return _session("campplus-trunk.onnx", arena=False)
 
 
 @functools.lru_cache(maxsize=1)
