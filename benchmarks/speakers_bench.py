@@ -147,11 +147,14 @@ def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
     return max(0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
-def covered(ref: list[Labelled], shown: list[tuple[int, int]]) -> float:
-    """The share of reference speech regions (merged turns) at least half under ``shown``."""
+def covered(ref: list[Labelled], shown: list[tuple[int, int]]) -> tuple[int, int]:
+    """(reference speech regions (merged turns) at least half under ``shown``, regions)."""
     regions = _union(ref)
-    hit = [r for r in regions if sum(_overlap(r, s) for s in shown) >= (r[1] - r[0]) / 2]
-    return len(hit) / len(regions) if regions else 1.0
+    return sum(1 for r in regions if sum(_overlap(r, s) for s in shown) >= (r[1] - r[0]) / 2), len(regions)
+
+
+def _share(hit: tuple[int, int]) -> str:
+    return f"{hit[0]}/{hit[1]}"
 
 
 def voice_agreement(ref: list[Labelled], windows: list[dict]) -> float:
@@ -186,7 +189,7 @@ def pipelines(data: Path) -> None:
     from dubber.emulator import DEFAULT_KEY, Emulator
     refs = references(data)
     media = [p for p in sorted(data.iterdir()) if p.suffix in (".wav", ".flac") and p.stem in refs]
-    agreements = []
+    agreements, totals = [], {}
     with Emulator(port=0) as emu, tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, DASHSCOPE_API_KEY=DEFAULT_KEY, DUBBER_BASE_URL=emu.base_url)
         for path in media:
@@ -197,19 +200,25 @@ def pipelines(data: Path) -> None:
                                        "auto", "--out-dir", tmp, "--no-cache", "-q"], env=env, capture_output=True, text=True)
                 if command[0] == "dub":
                     report = json.loads((Path(tmp) / f"{path.stem}.fr.dub.json").read_text())
-                    shown = [(p["dub_start_ms"], p["dub_end_ms"]) for w in report["windows"] for p in w["parts"]]
+                    sent = [(w["window_start_ms"], w["window_end_ms"]) for w in report["windows"]]
                     voices = {v for _, v in emu.voices[before:]}
                     agreement = voice_agreement(ref, report["windows"])
                     agreements.append((agreement, sum(t.end_ms - t.start_ms for t in ref)))
-                    line.append(f"dub exit {done.returncode}, covers {covered(ref, shown):.0%}, "
+                    hit = covered(ref, sent)
+                    totals["dub"] = tuple(a + b for a, b in zip(totals.get("dub", (0, 0)), hit))
+                    line.append(f"dub exit {done.returncode}, its windows cover {_share(hit)} regions, "
                                 f"{len(voices)} voices, agreement {agreement:.0%}")
                 else:
                     srt = Path(tmp) / f"{path.stem}.{command[2]}.srt"
                     import srt as srt_lib
                     cues = [(int(c.start.total_seconds() * 1000), int(c.end.total_seconds() * 1000))
                             for c in srt_lib.parse(srt.read_text(encoding="utf-8"))]
-                    line.append(f"{command[0]} exit {done.returncode}, covers {covered(ref, cues):.0%}")
+                    hit = covered(ref, cues)
+                    totals[command[0]] = tuple(a + b for a, b in zip(totals.get(command[0], (0, 0)), hit))
+                    line.append(f"{command[0]} exit {done.returncode}, cues cover {_share(hit)} regions")
             print("; ".join(line))
+    for command, (hit, regions) in totals.items():
+        print(f"{command}: {hit}/{regions} reference speech regions covered ({hit / regions:.0%})")
     print(f"voice agreement: mean {statistics.mean(a for a, _ in agreements):.1%}, weighted by reference speech "
           f"{sum(a * w for a, w in agreements) / sum(w for _, w in agreements):.1%}")
 
