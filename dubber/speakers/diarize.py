@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +24,7 @@ from dubber.speakers.turns import renumber
 from dubber.speech.frames import Samples
 
 STEP = networks.RATE  # a chunk every second (pyannote 3.1's step: each instant is seen by ten chunks)
-BATCH = 8  # chunks per run of the segmentation network (at most: its memory is reused, so it stays bounded)
+BATCH = 4  # chunks per run of the segmentation network (at most: its memory is reused, so it stays bounded)
 BLOCK_FRAMES = 3000  # filterbank frames per pass of the trunk: 30 s
 LEAST_ALONE = 20  # segmentation frames (0.34 s) alone that make a chunk speaker's embedding; else overlapped ones
 LEAST_ANY = 6  # fewer frames than this: the chunk speaker is too short to embed
@@ -61,13 +62,15 @@ def chunk_starts(samples: int) -> np.ndarray:
 
 def _segment(pcm: Samples, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each chunk's local speakers, frame by frame (both (n, 589, 3)): their probabilities (float16, kept for
-    the whole file) and who the likeliest class says talks."""
-    marginal, active = [], []
-    for i in range(0, len(starts), BATCH):
-        logp = networks.segment(np.stack([networks.read(pcm, int(s), networks.CHUNK) for s in starts[i:i + BATCH]]))
-        marginal.append((np.exp(logp) @ networks.POWERSET).astype(np.float16))
-        active.append(networks.POWERSET[logp.argmax(-1)] > 0)
-    return np.concatenate(marginal), np.concatenate(active)
+    the whole file) and who the likeliest class says talks. Batches run on ``networks.WORKERS`` threads."""
+    def run(batch: int) -> tuple[np.ndarray, np.ndarray]:
+        chosen = starts[batch * BATCH:(batch + 1) * BATCH]
+        logp = networks.segment(np.stack([networks.read(pcm, int(s), networks.CHUNK) for s in chosen]), batch)
+        return (np.exp(logp) @ networks.POWERSET).astype(np.float16), networks.POWERSET[logp.argmax(-1)] > 0
+
+    with ThreadPoolExecutor(networks.WORKERS, thread_name_prefix="segmentation") as pool:
+        done = list(pool.map(run, range(-(-len(starts) // BATCH))))  # in order
+    return np.concatenate([m for m, _ in done]), np.concatenate([a for _, a in done])
 
 
 @dataclass
