@@ -13,6 +13,7 @@ from dubber.backends import speaker_spec
 from dubber.cli.options import (TRANSCRIBERS, TRANSLATORS, CommonOptions, TranslateOptions, formats, job_options,
                                 subtitle_languages)
 from dubber.cli.runner import NO_SPEECH, OK, RunUI, Shown, check_distinct_outputs, run_inputs
+from dubber.cli.speakers import speakers_said
 from dubber.dub.timeline import FitOptions
 from dubber.events import Events
 from dubber.jobs.common import JobBase
@@ -154,10 +155,7 @@ def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: R
 
 def _speakers_line(speakers: Sequence[Speaker]) -> tuple[str, ...]:
     """The speakers found, with their talk time and voice: one line, or none with speakers off."""
-    if not speakers:
-        return ()
-    said = ", ".join(f"{s.number} {s.talk_ms / 1000:.1f} s" + (f" {s.voice}" if s.voice else "") for s in speakers)
-    return (f"dubber: {len(speakers)} speaker{'s' if len(speakers) != 1 else ''}: {said}",)
+    return (speakers_said(speakers),) if speakers else ()
 
 
 def _lines_line(done: LanguageDub, several: bool) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Sequence
 
 import click
 
@@ -11,7 +12,19 @@ from dubber.cli.runner import NO_SPEECH, OK, RunUI, Shown, check_distinct_output
 from dubber.events import Events
 from dubber.jobs.runreport import RunFacts
 from dubber.jobs.speakers import SpeakersJob, run_speakers
+from dubber.models import Speaker
 from dubber.speakers import MAX_SPEAKERS, SpeakerOptions, require_extra
+
+
+def speakers_said(speakers: Sequence[Speaker], turns: int | None = None) -> str:
+    """The closing line on the speakers found: each one's talk time and, in a dub, voice.
+
+    >>> speakers_said([Speaker(1, 6100, voice="Ethan"), Speaker(2, 24500)], turns=8)
+    'dubber: 2 speakers in 8 turns: 1 6.1 s Ethan, 2 24.5 s'
+    """
+    said = ", ".join(f"{s.number} {s.talk_ms / 1000:.1f} s" + (f" {s.voice}" if s.voice else "") for s in speakers)
+    found = f"{len(speakers)} speaker{'s' if len(speakers) != 1 else ''}"
+    return f"dubber: {found}{f' in {turns} turns' if turns is not None else ''}: {said}"
 
 
 def _options(command):
@@ -51,9 +64,6 @@ def speakers(inputs: tuple[str, ...], num_speakers: int | None, min_speakers: in
         if not done.turns:
             return Shown(NO_SPEECH, (done.output,), details, summary=(f"dubber: no speech found in {path}: "
                                                                       "wrote an empty RTTM file",))
-        said = ", ".join(f"{s.number} {s.talk_ms / 1000:.1f} s" for s in done.speakers)
-        return Shown(OK, (done.output,), details,
-                     summary=(f"dubber: {len(done.speakers)} speaker{'s' if len(done.speakers) != 1 else ''} in "
-                              f"{len(done.turns)} turns: {said}",))
+        return Shown(OK, (done.output,), details, summary=(speakers_said(done.speakers, len(done.turns)),))
 
     return run_inputs(paths, run_one, RunFacts("speakers"), ui)

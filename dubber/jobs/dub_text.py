@@ -82,7 +82,7 @@ def layout_cues(cues: Sequence[Cue], lang: str, duration_ms: int, options: CueOp
         text = clean_text(sep.join(line.strip() for line in cue.text.splitlines()))
         if end > start and text:
             shown = break_lines(text, lines)
-            speaker = speaker_of([Span(start, end)], ordered) if ordered else None
+            speaker = speaker_of([Span(start, end)], ordered)
             laid.append(Cue(start, end, shown, ((speaker, shown),) if speaker is not None else ()))
     return CueTrack(tuple(laid), (), profile(lang))
 
@@ -116,10 +116,9 @@ def _voice_lines(job: DubJob, lang: Lang, lines: Sequence[Line], base: int, spoo
     its clip, to end with its cue. With speakers, each line in the voice of who talks under it."""
     texts = {base + k: spoken_text(line.cue.text) for k, line in enumerate(lines)}
     ordered = dominant(turns)
-    windows = [Window(base + k, line.cue.start_ms, line.cue.end_ms, (span,),
-                      speaker_of([span], ordered) if ordered else None)
-               for k, line in enumerate(lines) if texts[base + k]
-               for span in (Span(line.cue.start_ms, line.cue.end_ms),)]
+    spans = {base + k: Span(line.cue.start_ms, line.cue.end_ms) for k, line in enumerate(lines)}
+    windows = [Window(index, span.start_ms, span.end_ms, (span,), speaker_of([span], ordered))
+               for index, span in spans.items() if texts[index]]
     spec, config = speaker_config(job)
     request = speak_request(job, lang)
     fetcher = Fetcher(spec.make(config), request, job.fetch)

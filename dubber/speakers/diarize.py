@@ -48,7 +48,7 @@ def diarize(pcm: Samples, rate: int, options: SpeakerOptions) -> list[Turn]:
 
 
 def chunk_starts(samples: int) -> np.ndarray:
-    """Where the chunks start: every 2.5 s, and one more ending with the audio.
+    """Where the chunks start: every second, and one more ending with the audio.
 
     >>> chunk_starts(16_000 * 12).tolist()
     [0, 16000, 32000]

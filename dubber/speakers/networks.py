@@ -27,7 +27,6 @@ FRAME_STEP_S, FRAME_SPAN_S = 270 / RATE, 991 / RATE  # where its frames sit: 16.
 POWERSET = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], np.float32)
 FBANK_HOP, FBANK_WIDTH = 160, 400  # 10 ms frames, 25 ms wide
 TRUNK_STEP_S = 0.02  # CAM++'s trunk halves the filterbank's frame rate
-EMBEDDING_DIM = 192
 
 
 # Segmentation batches run side by side, each on one thread: its recurrent layers use a second thread poorly
@@ -42,7 +41,7 @@ def _session(name: str, arena: bool, threads: int):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     # The arena keeps the largest block ever asked for: 12% faster, and bounded where inputs are (the
-    # segmentation's batches of at most 8 chunks); the trunk's blocks vary, so it allocates as it goes.
+    # segmentation's batches of a few chunks); the trunk's blocks vary, so it allocates as it goes.
     options.enable_cpu_mem_arena = arena
     options.log_severity_level = 3
     path = resources.files("dubber.speakers") / "weights" / name

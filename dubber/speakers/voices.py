@@ -52,8 +52,7 @@ def assign_voices(pitches: Mapping[int, float | None], voices: Sequence[str], gi
     """A voice for each speaker of ``pitches`` (speaker: median F0 in Hz, None if unknown): ``given`` ones as
     given; the others a different voice each from ``voices`` (those not given), matched to their pitch in
     order. A lone speaker keeps ``default`` (the run's voice), as does a speaker of unknown pitch when it is
-    free. With more speakers than voices, the
-    voices are used again in turn.
+    free. With more speakers than voices, the voices are used again in turn.
 
     >>> assign_voices({1: 120.0, 2: 220.0}, ("Cherry", "Ethan", "Marcus"))
     {1: 'Ethan', 2: 'Cherry'}

@@ -123,10 +123,11 @@ def plan_windows(speech: Sequence[Span], duration_ms: int, levels: Sequence[floa
     if frame_ms <= 0:
         raise ValueError(f"frame_ms must be positive, not {frame_ms}")
     level_array = np.asarray(levels, dtype=np.float64)
+    cuts = sorted(cuts)
     pieces: list[_Piece] = []
-    for group in _groups(_cut(_normalise(speech, duration_ms), cuts), options.long_silence_ms, sorted(cuts)):
+    for group in _groups(_cut(_normalise(speech, duration_ms), cuts), options.long_silence_ms, cuts):
         pieces += _merge_short(_split(_Piece(group), level_array, frame_ms, options), options)
-    return _pad(pieces, duration_ms, options, level_array, frame_ms, sorted(cuts))
+    return _pad(pieces, duration_ms, options, level_array, frame_ms, cuts)
 
 
 def settled_speech(speech: Sequence[Span], trusted_ms: int, long_silence_ms: int) -> tuple[list[Span], int]:
@@ -171,11 +172,12 @@ def _normalise(speech: Sequence[Span], duration_ms: int) -> list[Span]:
 
 
 def _cut(spans: list[Span], cuts: Sequence[int]) -> list[Span]:
-    """``spans`` with each one that runs across a point of ``cuts`` cut there (the pieces touch)."""
+    """``spans`` with each one that runs across a point of ``cuts`` (sorted) cut there (the pieces touch)."""
     out: list[Span] = []
     for span in spans:
         start = span.start_ms
-        for point in sorted(c for c in cuts if span.start_ms < c < span.end_ms):
+        inside = cuts[bisect.bisect_right(cuts, span.start_ms):bisect.bisect_left(cuts, span.end_ms)]
+        for point in inside:
             out.append(Span(start, point))
             start = point
         out.append(Span(start, span.end_ms))

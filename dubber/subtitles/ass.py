@@ -11,6 +11,7 @@ from typing import Sequence
 import pysubs2
 
 from dubber.models import Cue
+from dubber.subtitles.cues import speaker_name
 
 # Sized for a 1920 × 1080 canvas; players scale the whole script (fonts, outline, margins) to the picture.
 PLAY_RES = (1920, 1080)
@@ -54,5 +55,5 @@ def to_ass(cues: Sequence[Cue], lang_code: str) -> str:
     script.styles = {"Default": _default_style()}
     # the Name field holds who speaks (``--speakers``), both speakers of a dialogue cue (a comma would end it)
     script.events = [pysubs2.SSAEvent(start=c.start_ms, end=c.end_ms, text=escape_text(c.text),
-                                      name=" / ".join(f"Speaker {s}" for s, _ in c.turns)) for c in cues]
+                                      name=" / ".join(speaker_name(s) for s, _ in c.turns)) for c in cues]
     return script.to_string("ass")

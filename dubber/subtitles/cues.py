@@ -194,6 +194,11 @@ def _warn(overlong: Sequence[Overlong], p: Profile) -> None:
 _DASH = {"fr": "- "}
 
 
+def speaker_name(speaker: int) -> str:
+    """How the subtitle formats name a speaker (WebVTT's voice spans, ASS's Name field)."""
+    return f"Speaker {speaker}"
+
+
 def _with_second(cue: Cue, shown: Draft, lines: LineRules, second_lines: LineRules) -> Cue:
     if len(shown.turns) > 1:  # a dialogue: each speaker's words on their own lines, each opened by a dash
         dash = _DASH.get(lines.lang, "-")

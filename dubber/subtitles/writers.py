@@ -15,6 +15,7 @@ import srt
 import webvtt
 
 from dubber.models import Cue
+from dubber.subtitles.cues import speaker_name
 from dubber.subtitles.ass import to_ass
 from dubber.subtitles.ttml import to_ttml
 
@@ -48,10 +49,6 @@ def to_vtt(cues: Sequence[Cue], lang_code: str = "") -> str:
     # WebVTT text is HTML-like: escaping & < > also keeps a model's "-->" from ending the timing line.
     captions = [webvtt.Caption(vtt_time(c.start_ms), vtt_time(c.end_ms), _vtt_text(c)) for c in cues]
     return webvtt.WebVTT(captions=captions).content
-
-
-def speaker_name(speaker: int) -> str:
-    return f"Speaker {speaker}"
 
 
 def _vtt_text(cue: Cue) -> str:

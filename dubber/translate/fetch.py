@@ -64,11 +64,10 @@ class FetchStats:
 
 @dataclass(frozen=True)
 class _Shared:
-    """What every window's fetch reads: the cache, the backend's identity of the request, the stop flag,
+    """What every window's fetch reads: the cache, the stop flag,
     and (for a backend that takes context) the texts answered so far, in window order."""
 
     cache: WindowCache | None
-    identity: Mapping[str, object]
     stop: threading.Event
     history: list[str] | None
     limit: AdaptiveLimit
@@ -125,9 +124,8 @@ def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: Fetch
                shared: _Shared) -> tuple[Translation, bool]:
     """One window's translation, and whether it came from the cache."""
     media, request = plan.media_of(window), plan.request_for(window)
-    identity = shared.identity if request is plan.request else backend.cache_identity(request)
     context = tuple(shared.history[-backend.context_windows:]) if shared.history else ()
-    key = cache_key(media.data, {**identity, "context": list(context)} if context else identity)
+    key = _window_key(backend, request, media, context)
     result = shared.cache.get(key) if shared.cache else None
     from_cache = result is not None
     if result is None:
@@ -154,6 +152,13 @@ def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: Fetch
     return Translation(window, result), from_cache
 
 
+def _window_key(backend: Backend, request: TranslateRequest, media: WindowMedia, context: tuple[str, ...]) -> str:
+    """A window's cache key: its media, what the backend says shapes the answer to ``request`` (the window's
+    own voice included), and the context it carries."""
+    identity = backend.cache_identity(request)
+    return cache_key(media.data, {**identity, "context": list(context)} if context else identity)
+
+
 def _failure(windows: Sequence[Window], errors: dict[int, TransientError], attempts: int) -> BackendError:
     names = ", ".join(str(i) for i in sorted(errors))
     last = errors[max(errors)]
@@ -171,9 +176,8 @@ def cached_answers(backend: Backend, plan: FetchPlan, options: FetchOptions) -> 
     cache = WindowCache(options.cache_dir, options.cache_max_bytes)
     history: list[str] = []
     for window in plan.windows:
-        identity = backend.cache_identity(plan.request_for(window))
         context = tuple(history[-backend.context_windows:]) if backend.context_windows and history else ()
-        key = cache_key(plan.media_of(window).data, {**identity, "context": list(context)} if context else identity)
+        key = _window_key(backend, plan.request_for(window), plan.media_of(window), context)
         result = cache.get(key)
         if result is None:
             yield None
@@ -202,13 +206,11 @@ class Fetcher:
     def __init__(self, backend: Backend, request: TranslateRequest, options: FetchOptions) -> None:
         self.backend, self.request, self.options = backend, request, options
         in_order = backend.context_windows > 0
-        # What the backend says shapes its answers (endpoint, model, languages, ...): the key's other half.
         self.cache = WindowCache(options.cache_dir, options.cache_max_bytes) if options.cache_dir else None
         if self.cache:
             self.cache.tidy()
         self.workers = workers = 1 if in_order else max(1, options.jobs)
-        self.shared = _Shared(self.cache, backend.cache_identity(request), threading.Event(), [] if in_order else None,
-                              AdaptiveLimit(workers))
+        self.shared = _Shared(self.cache, threading.Event(), [] if in_order else None, AdaptiveLimit(workers))
         if in_order and options.jobs > 1:
             log.info("each window carries the ones before it as context: windows are sent one at a time")
         # One worker runs its queue in submission order: with context, each window sees the ones before it.
