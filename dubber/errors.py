@@ -7,6 +7,7 @@
     │   └── UnfitToolError       no ffmpeg at hand can do what the run needs: refused before anything is sent
     ├── OutputError              an output cannot be written
     ├── EmulatorError            the emulator cannot serve (its port is taken, its host unknown)
+    ├── EngineError              the cluster cannot be reached, or lost a task for good
     └── BackendError             the translation service failed for a window
         ├── AuthError            401/403: the key is missing, wrong, or for another region
         ├── RequestError         400/404: the service rejected the request; retrying will not help
@@ -52,6 +53,10 @@ class OutputError(DubberError):
 
 
 class EmulatorError(DubberError):
+    pass
+
+
+class EngineError(DubberError):
     pass
 
 

@@ -75,7 +75,8 @@ def subtitles(inputs: list[Path], common: CommonOptions, lang: TranslateOptions,
         line = f"dubber: {report.windows} windows, {report.cues} cues{per_language}{_tokens(report.usage)}"
         return Shown(OK, report.outputs, details, summary=(line, *_speakers_line(report.speakers)))
 
-    return run_inputs(inputs, run_one, _facts("subtitles", template, tuple(t.code for t in template.targets)), ui)
+    facts = _facts("subtitles", template, tuple(t.code for t in template.targets))
+    return run_inputs(inputs, run_one, facts, ui, common.engine, common.account_limit)
 
 
 @click.command()
@@ -150,7 +151,8 @@ def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: R
         return Shown(OK, result.outputs.all(), details, result.notes,
                      (*lines, *_speakers_line(result.languages[0].facts.speakers)))
 
-    return run_inputs(inputs, run_one, _facts("dub", template, tuple(t.code for t in template.targets)), ui)
+    facts = _facts("dub", template, tuple(t.code for t in template.targets))
+    return run_inputs(inputs, run_one, facts, ui, common.engine, common.account_limit)
 
 
 def _speakers_line(speakers: Sequence[Speaker]) -> tuple[str, ...]:
@@ -194,7 +196,8 @@ def transcribe(inputs: list[Path], common: CommonOptions, ui: RunUI, lang: str |
         line = f"dubber: {report.windows} windows, {report.cues} cues{_tokens(report.usage)}"
         return Shown(OK, report.outputs, details, summary=(*said, line, *_speakers_line(report.speakers)))
 
-    return run_inputs(inputs, run_one, _facts("transcribe", template, (source.code,) if source else ()), ui)
+    facts = _facts("transcribe", template, (source.code,) if source else ())
+    return run_inputs(inputs, run_one, facts, ui, common.engine, common.account_limit)
 
 
 @click.command()

@@ -21,6 +21,10 @@ import click
 
 from dubber.backends import FAMILIES, INPUT_MODES, BackendConfig, BackendSpec, backend_spec
 from dubber.cli.runner import RunUI, expand_inputs
+from dubber.engine import ENGINES, EngineOptions
+from dubber.engine import require_extra as require_engine
+from dubber.engine.account import ClusterAccount
+from dubber.engine.store import url_protocol
 from dubber.errors import OptionError
 from dubber.jobs.common import BackendChoice
 from dubber.languages import Lang, parse_lang, parse_langs
@@ -33,7 +37,7 @@ from dubber.subtitles.reader import language_from_name
 from dubber.subtitles.writers import WRITERS
 from dubber.translate.cache import DEFAULT_MAX_BYTES, human_size
 from dubber.translate.cache import default_dir as default_cache_dir
-from dubber.translate.fetch import FetchOptions
+from dubber.translate.fetch import FetchOptions, Store
 from dubber.translate.glossary import load_glossary
 from dubber.translate.retry import RetryPolicy
 
@@ -148,8 +152,9 @@ def _fetch_options() -> list[Callable]:
                      help="Windows sent at once."),
         click.option("--retries", type=click.IntRange(1, 100), default=RetryPolicy().attempts, show_default=True,
                      help="Attempts per window on rate limits, server errors and dropped connections."),
-        click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
-                     help=f"Where answered windows are kept [default: {default_cache_dir()}]."),
+        click.option("--cache-dir", default=None, metavar="DIR|URL",
+                     help=f"Where answered windows are kept: a folder, or an fsspec URL every worker of a cluster "
+                          f"shares (s3://bucket/prefix, gs://..., memory://) [default: {default_cache_dir()}]."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the window cache."),
         click.option("--cache-max", default=human_size(DEFAULT_MAX_BYTES).replace(".0 GiB", "G"), show_default=True,
                      metavar="SIZE", help="Largest the window cache may grow (e.g. 500M, 10G); the least recently "
@@ -158,6 +163,21 @@ def _fetch_options() -> list[Callable]:
                      show_default=True, metavar="S",
                      help="Seconds: the first retry of a window waits a random time up to S, each next one up "
                           "to twice as long (at most 60 s); a longer Retry-After from the service is honoured."),
+    ]
+
+
+def _engine_options() -> list[Callable]:
+    return [
+        click.option("--engine", "engine_name", type=click.Choice(ENGINES), default="local", show_default=True,
+                     help="local: the inputs one after another here; ray: each input a task on a Ray cluster "
+                          '(pip install "dubber[ray]").'),
+        click.option("--address", default=None, metavar="HOST:PORT",
+                     help="The Ray cluster to join (default: start a local one)."),
+        click.option("--workers", type=click.IntRange(1, 1024), default=None,
+                     help="Worker processes of the local Ray cluster [default: one a CPU]."),
+        click.option("--account-concurrency", type=click.IntRange(1, 1024), default=None, metavar="N",
+                     help="The most requests in flight for the whole run, over every worker: the account's "
+                          "concurrency quota; 429s still halve it for everyone [default: --jobs]."),
     ]
 
 
@@ -195,11 +215,41 @@ class CommonOptions:
     long_silence: float
     jobs: int
     retries: int
-    cache_dir: Path | None
+    cache_dir: str | None
     no_cache: bool
     cache_max: str
     retry_wait: float
     speakers: str | None  # None: the command's default
+    engine_name: str = "local"
+    address: str | None = None
+    workers: int | None = None
+    account_concurrency: int | None = None
+
+    @functools.cached_property
+    def engine(self) -> EngineOptions:
+        """Where the batch runs (one value a command line: its run names the account every job reports to)."""
+        engine = EngineOptions(self.engine_name, self.address, self.workers, self.account_concurrency)
+        if engine.distributed:
+            require_engine()
+        return engine
+
+    @property
+    def account_limit(self) -> int:
+        """The most requests in flight over the whole run."""
+        return self.account_concurrency or self.jobs
+
+    def _cache(self) -> tuple[Path | None, Store | None]:
+        """``--cache-dir``: a folder, or a store fsspec reaches (``file://`` URLs are folders)."""
+        if self.no_cache:
+            return None, None
+        if self.cache_dir is None:
+            return default_cache_dir(), None
+        if url_protocol(self.cache_dir) is None:
+            return Path(self.cache_dir), None
+        from dubber.engine.store import local_path, open_store  # fsspec: the ray extra
+
+        folder = local_path(self.cache_dir)
+        return (folder, None) if folder is not None else (None, open_store(self.cache_dir))
 
     def spec(self) -> BackendSpec:
         return backend_spec(self.backend)
@@ -212,9 +262,13 @@ class CommonOptions:
     def fetch(self) -> FetchOptions:
         if not math.isfinite(self.retry_wait):  # click's FloatRange lets nan through
             raise OptionError(f"--retry-wait must be a number of seconds, not {self.retry_wait}")
-        return FetchOptions(jobs=self.jobs, retry=RetryPolicy(attempts=self.retries, base_s=self.retry_wait),
-                            cache_dir=None if self.no_cache else (self.cache_dir or default_cache_dir()),
-                            cache_max_bytes=parse_size(self.cache_max))
+        folder, store = self._cache()
+        account = ClusterAccount(self.engine.account_name) if self.engine.distributed else None
+        # one process is the whole account: it sends no more than the account takes
+        jobs = self.jobs if account is not None else min(self.jobs, self.account_limit)
+        return FetchOptions(jobs=jobs, retry=RetryPolicy(attempts=self.retries, base_s=self.retry_wait),
+                            cache_dir=folder, cache_max_bytes=parse_size(self.cache_max), store=store,
+                            account=account)
 
     def windows(self) -> WindowOptions:
         return window_lengths(self.min_window, self.max_window, self.long_silence)
@@ -322,7 +376,8 @@ def job_options(backends: tuple[str, ...], translate: bool = True) -> Callable:
             ui.check(paths)
             return command(paths, common, ui=ui, **options)
 
-        decorators = _service_options(backends) + _fetch_options() + (_translate_options() if translate else [])
+        decorators = (_service_options(backends) + _fetch_options() + _engine_options()
+                      + (_translate_options() if translate else []))
         return apply_options(run, decorators)
 
     return wrap

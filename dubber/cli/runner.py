@@ -8,7 +8,9 @@ succeeded, with the inputs' common code when they all ended the same way, else 1
 """
 from __future__ import annotations
 
+import functools
 import glob
+import logging
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -21,9 +23,12 @@ import click
 
 from dubber.cli.progress import logging_beside_bars, progress_for
 from dubber.errors import AuthError, DubberError, InputError, OptionError, UnfitToolError
-from dubber.events import Events
+from dubber.engine import EngineOptions
+from dubber.events import NO_EVENTS, Events
 from dubber.jobs.outputs import guard_input, prepare_dir, write_text_atomic
 from dubber.jobs.runreport import Fanout, Recorder, RunFacts, RunOutcome, WarningLog, document, run_entry, to_json
+
+log = logging.getLogger(__name__)
 
 OK, FAILED, USAGE, NO_SPEECH, INTERRUPTED = 0, 1, 2, 3, 130
 _STATUS = {OK: "ok", NO_SPEECH: "no_speech", INTERRUPTED: "interrupted"}
@@ -109,59 +114,133 @@ class RunUI:
 RunOne = Callable[[Path, Events], Shown]
 
 
-def run_inputs(inputs: Sequence[Path], run_one: RunOne, facts: RunFacts, ui: RunUI) -> int:
+def run_inputs(inputs: Sequence[Path], run_one: RunOne, facts: RunFacts, ui: RunUI,
+               engine: EngineOptions | None = None, ceiling: int = 1) -> int:
     """Run ``run_one`` on each input; returns the exit code (see the module). Ctrl-C stops the batch, and
-    its report is still written (the inputs not reached are ``not_run``)."""
+    its report is still written (the inputs not reached are ``not_run``). With a distributed ``engine``,
+    each input is a task on its cluster, with at most ``ceiling`` requests in flight over all of them."""
     started, clock = datetime.now(timezone.utc), time.monotonic()
     batch = len(inputs) > 1
     entries: list[dict[str, Any]] = []
+    if engine is not None and engine.distributed:
+        try:
+            entries = _run_on_cluster(inputs, functools.partial(attempt, run_one=run_one, batch=batch), ui, engine,
+                                     ceiling)
+        except _Interrupted as interrupted:
+            _finish(interrupted.entries, facts, ui, started, clock, summary=False)
+            raise KeyboardInterrupt from None
+        return _finish(entries, facts, ui, started, clock, summary=batch)
     stop: str | None = None
     try:
         for path in inputs:
             if stop is not None:
-                entries.append(run_entry(RunOutcome(path, "not_run", FAILED, 0.0, stop), None))
+                entries.append(not_run(path, stop))
                 continue
-            entry, refused = _run_one(path, run_one, ui, batch)
-            entries.append(entry)
-            if refused:
-                stop = f"not run: the service refused the key ({refused})"
+            with logging_beside_bars(sys.stderr):
+                tried = attempt(path, run_one, batch, progress_for(sys.stderr, ui.quiet, path.name if batch else ""))
+            tell(tried, ui)
+            entries.append(tried.entry)
+            if tried.refused:
+                stop = refused_line(tried.refused)
     except _Interrupted as interrupted:
-        entries.append(interrupted.entry)
-        entries += [run_entry(RunOutcome(p, "not_run", INTERRUPTED, 0.0, "not run: interrupted"), None)
-                    for p in inputs[len(entries):]]
+        entries += interrupted.entries
+        entries += [not_run(p, "not run: interrupted", INTERRUPTED) for p in inputs[len(entries):]]
         _finish(entries, facts, ui, started, clock, summary=False)
         raise KeyboardInterrupt from None
     return _finish(entries, facts, ui, started, clock, summary=batch)
 
 
+def _run_on_cluster(inputs: Sequence[Path], tries: Callable[[Path], Attempt], ui: RunUI, engine: EngineOptions,
+                    ceiling: int) -> list[dict[str, Any]]:
+    """Every input as a task on the cluster; each told as it ends, the progress counting inputs done."""
+    from dubber.engine.cluster import Cancelled, Cluster  # the ray extra
+
+    entries: dict[int, dict[str, Any]] = {}
+    stop: str | None = None
+    shows = progress_for(sys.stderr, ui.quiet, "")
+    with Cluster(engine, ceiling) as cluster, logging_beside_bars(sys.stderr):
+        shows.stage("inputs", total=len(inputs), unit="inputs")
+        try:
+            for index, tried in cluster.map(tries, inputs):
+                path = inputs[index]
+                if isinstance(tried, Cancelled):
+                    entries[index] = not_run(path, stop or "not run: cancelled")
+                elif isinstance(tried, DubberError):
+                    click.echo(f"dubber: error: {path}: {tried}", err=True)
+                    entries[index] = run_entry(RunOutcome(path, "failed", FAILED, 0.0, str(tried)), None)
+                else:
+                    tell(tried, ui)
+                    entries[index] = tried.entry
+                    if tried.refused and stop is None:  # it would fail them all: stop the others now
+                        stop = refused_line(tried.refused)
+                        cluster.cancel()
+                shows.advance(1)
+        except KeyboardInterrupt:
+            cluster.cancel()
+            raise _Interrupted(*(entries.get(i) or not_run(p, "not run: interrupted", INTERRUPTED)
+                                 for i, p in enumerate(inputs))) from None
+        finally:
+            shows.done()
+        books = cluster.books()
+    log.info("cluster: at most %d requests were in flight at once (limit %d)", books.peak_in_flight, ceiling)
+    return [entries[i] for i in range(len(inputs))]
+
+
+def not_run(path: Path, why: str, code: int = FAILED) -> dict[str, Any]:
+    return run_entry(RunOutcome(path, "not_run", code, 0.0, why), None)
+
+
+def refused_line(error: str) -> str:
+    return f"not run: the service refused the key ({error})"
+
+
 class _Interrupted(Exception):
-    def __init__(self, entry: dict[str, Any]) -> None:
-        self.entry = entry
+    def __init__(self, *entries: dict[str, Any]) -> None:
+        self.entries = list(entries)
 
 
-def _run_one(path: Path, run_one: RunOne, ui: RunUI, batch: bool) -> tuple[dict[str, Any], str | None]:
-    """One input's run and its report entry; the second value is the error when the key was refused."""
+@dataclass(frozen=True)
+class Attempt:
+    """One input's run, as a worker hands it back: its report entry, what the command made of it (None when
+    it failed), the error line to show, and the error when the service refused the key."""
+
+    entry: dict[str, Any]
+    shown: Shown | None = None
+    error: str | None = None
+    refused: str | None = None
+
+
+def attempt(path: Path, run_one: RunOne, batch: bool, shows: Events = NO_EVENTS) -> Attempt:
+    """Run one input, recording its windows, stages and warnings (``shows`` sees its progress); prints
+    nothing, so it runs on a cluster's worker as well as here."""
     recorder = Recorder()
-    watcher = Fanout(progress_for(sys.stderr, ui.quiet, path.name if batch else ""), recorder)
-    began, refused = time.monotonic(), None
-    with WarningLog() as warnings, logging_beside_bars(sys.stderr):
+    watcher = Fanout(shows, recorder)
+    began = time.monotonic()
+    shown, error, refused = None, None, None
+    with WarningLog() as warnings:
         try:
             try:
                 shown = run_one(path, watcher)
             finally:
                 watcher.done()
-            _tell(shown, ui)
             outcome = RunOutcome(path, _STATUS[shown.code], shown.code, 0.0, None, shown.outputs, shown.details)
         except DubberError as exc:
-            message = str(exc) if not batch or str(path) in str(exc) else f"{path}: {exc}"
-            click.echo(f"dubber: error: {message}", err=True)
+            error = str(exc) if not batch or str(path) in str(exc) else f"{path}: {exc}"
             outcome = RunOutcome(path, "failed", exit_code_of(exc), 0.0, str(exc))
             refused = str(exc) if isinstance(exc, AuthError) else None
         except KeyboardInterrupt:
             outcome = RunOutcome(path, "interrupted", INTERRUPTED, time.monotonic() - began, "interrupted")
             raise _Interrupted(run_entry(outcome, recorder)) from None
     outcome = replace(outcome, seconds=time.monotonic() - began, warnings=tuple(warnings.messages))
-    return run_entry(outcome, recorder), refused
+    return Attempt(run_entry(outcome, recorder), shown, error, refused)
+
+
+def tell(tried: Attempt, ui: RunUI) -> None:
+    """What an input's run said: its error line, or its files and notes and summary."""
+    if tried.error is not None:
+        click.echo(f"dubber: error: {tried.error}", err=True)
+    elif tried.shown is not None:
+        _tell(tried.shown, ui)
 
 
 def _tell(shown: Shown, ui: RunUI) -> None:

@@ -57,9 +57,17 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.server.record(req.model, getattr(req, "voice", None))
         others = self.server.in_flight(+1) - 1  # accepted: in flight until its answer is sent
+        self._flying = True
         try:
             self._answer(service, req, path, request_id, others)
         finally:
+            self._land()
+
+    def _land(self) -> None:
+        """The request leaves the count of those in flight (once): before its answer's last piece goes, as
+        a client holding its whole answer may send the next at once, and must not find it still counted."""
+        if getattr(self, "_flying", False):
+            self._flying = False
             self.server.in_flight(-1)
 
     def _answer(self, service: Service, req: Accepted, path: str, request_id: str, others: int) -> None:
@@ -171,10 +179,16 @@ class Handler(BaseHTTPRequestHandler):
             if self.close_connection or not reply.complete:
                 self.send_header("Connection", "close")
         self.end_headers()
-        for piece in reply.pieces:
+        pieces = iter(reply.pieces)
+        piece = next(pieces, None)
+        while piece is not None:
             usage = wire_usage(piece)
             if usage:  # counted before it goes, as answers are: a client holding it sees it counted
                 for name, tokens in usage.items():
                     self.server.count(name, tokens)
+            following = next(pieces, None)
+            if following is None:
+                self._land()
             self.wfile.write(piece)
             self.wfile.flush()
+            piece = following

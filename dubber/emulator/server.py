@@ -60,6 +60,7 @@ class EmulatorStats:
     prompt_tokens: int = 0  # the usage the answers carried, summed as sent (what a client should report)
     completion_tokens: int = 0
     total_tokens: int = 0
+    peak_in_flight: int = 0  # the most accepted requests under way at once
 
 
 def _host_port(host: str, port: int) -> str:
@@ -113,6 +114,8 @@ class Server(ThreadingHTTPServer):
         """Add ``change`` to the count of accepted requests not yet answered; returns the new count."""
         with self._lock:
             self._in_flight += change
+            if self._in_flight > self.stats.peak_in_flight:
+                self.stats = replace(self.stats, peak_in_flight=self._in_flight)
             return self._in_flight
 
     def capture(self, request: Captured) -> None:

@@ -64,6 +64,24 @@ def _checksum(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+def entry_bytes(result: TranslationResult) -> bytes:
+    """An answer as a cache entry: JSON carrying a checksum of its own content."""
+    body = _encode(result)
+    return json.dumps({"format": FORMAT, "sha256": _checksum(body), "body": body}).encode()
+
+
+def read_entry(raw: bytes) -> TranslationResult:
+    """The answer a cache entry holds; ValueError when it is torn or damaged."""
+    try:
+        entry = json.loads(raw)
+        if (not isinstance(entry, dict) or entry.get("format") != FORMAT
+                or entry.get("sha256") != _checksum(entry["body"])):
+            raise ValueError("checksum mismatch")
+        return _decode(entry["body"])
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(str(exc)) from exc
+
+
 class WindowCache:
     """Translations on disk under ``folder``, two hex levels deep to keep folders small.
 
@@ -106,12 +124,8 @@ class WindowCache:
             self._warn_once("read", exc)
             return None
         try:
-            entry = json.loads(raw)
-            if (not isinstance(entry, dict) or entry.get("format") != FORMAT
-                    or entry.get("sha256") != _checksum(entry["body"])):
-                raise ValueError("checksum mismatch")
-            result = _decode(entry["body"])
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            result = read_entry(raw)
+        except ValueError as exc:
             log.warning("dropping a damaged cache entry %s (%s)", path.name, exc)
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
@@ -121,15 +135,14 @@ class WindowCache:
         return result
 
     def put(self, key: str, result: TranslationResult) -> None:
-        body = _encode(result)
-        entry = {"format": FORMAT, "sha256": _checksum(body), "body": body}
+        entry = entry_bytes(result)
         path = self._path(key)
         tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}.", suffix=".part", dir=path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(entry, out)
+            with os.fdopen(fd, "wb") as out:
+                out.write(entry)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, path)

@@ -18,17 +18,46 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 from dubber.backends import Backend, TranslateRequest, WindowMedia
 from dubber.errors import BackendError, TransientError
 from dubber.events import NO_EVENTS, Events, WindowRecord
 from dubber.models import Translation, TranslationResult, Window
 from dubber.translate.cache import DEFAULT_MAX_BYTES, WindowCache, cache_key
-from dubber.translate.pool import AdaptiveLimit, DaemonPool
+from dubber.translate.pool import AdaptiveLimit, DaemonPool, LimitStats
 from dubber.translate.retry import RetryPolicy, Stopped, with_retries
 
 log = logging.getLogger(__name__)
+
+
+class Store(Protocol):
+    """Where answers are kept (``WindowCache`` on disk; ``dubber.engine.store`` anywhere fsspec reaches)."""
+
+    def get(self, key: str) -> TranslationResult | None: ...
+    def put(self, key: str, result: TranslationResult) -> None: ...
+    def tidy(self) -> None: ...
+
+
+class Limit(Protocol):
+    """How many requests may be in flight (``AdaptiveLimit``, or a whole cluster's)."""
+
+    stats: LimitStats
+
+    def acquire(self, stop: threading.Event) -> Any: ...
+    def release(self, token: Any, rate_limited: bool) -> None: ...
+
+
+class Account(Protocol):
+    """An account's requests shared with other processes (``dubber.engine``): one limit of requests in
+    flight for all of them, and claims, so that no two pay for the same window at once."""
+
+    def limit(self, ceiling: int) -> Limit: ...
+    def claim(self, key: str) -> bool: ...
+    def unclaim(self, key: str) -> None: ...
+
+
+CLAIM_POLL_S = 0.25  # how often a window another process is fetching is looked for in the cache
 
 
 @dataclass(frozen=True)
@@ -37,6 +66,13 @@ class FetchOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     cache_dir: Path | None = None  # None: no cache
     cache_max_bytes: int = DEFAULT_MAX_BYTES
+    store: Store | None = None  # a cache elsewhere (``--cache-dir s3://...``): used instead of cache_dir
+    account: Account | None = None  # shared with other processes: their limit and claims
+
+    def open_cache(self) -> Store | None:
+        if self.store is not None:
+            return self.store
+        return WindowCache(self.cache_dir, self.cache_max_bytes) if self.cache_dir is not None else None
 
 
 @dataclass(frozen=True)
@@ -67,10 +103,11 @@ class _Shared:
     """What every window's fetch reads: the cache, the stop flag,
     and (for a backend that takes context) the texts answered so far, in window order."""
 
-    cache: WindowCache | None
+    cache: Store | None
     stop: threading.Event
     history: list[str] | None
-    limit: AdaptiveLimit
+    limit: Limit
+    account: Account | None = None
     tally: dict[int, "_Tally"] = field(default_factory=dict)  # each window's own: written by its worker only
 
 
@@ -87,9 +124,9 @@ class _Tally:
         return (self.ended or time.monotonic()) - self.started if self.started is not None else 0.0
 
 
-def _limited(limit: AdaptiveLimit, stop: threading.Event, call: Callable[[], TranslationResult]) -> TranslationResult:
+def _limited(limit: Limit, stop: threading.Event, call: Callable[[], TranslationResult]) -> TranslationResult:
     """One attempt, within the adaptive limit of requests in flight (a 429 cuts it, successes grow it)."""
-    started = limit.acquire(stop)
+    token = limit.acquire(stop)
     rate_limited = False
     try:
         return call()
@@ -97,7 +134,7 @@ def _limited(limit: AdaptiveLimit, stop: threading.Event, call: Callable[[], Tra
         rate_limited = exc.status == 429
         raise
     finally:
-        limit.release(started, rate_limited)
+        limit.release(token, rate_limited)
 
 
 # In a str every surrogate code point is a lone one: JSON's escaped pairs decode to one code point.
@@ -127,6 +164,36 @@ def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: Fetch
     context = tuple(shared.history[-backend.context_windows:]) if shared.history else ()
     key = _window_key(backend, request, media, context)
     result = shared.cache.get(key) if shared.cache else None
+    claimed = False
+    if result is None and shared.cache and shared.account:
+        result = _claim(shared, key)
+        claimed = result is None
+    try:
+        return _answer(backend, window, media, request, context, options, shared, key, result)
+    finally:
+        if claimed:
+            shared.account.unclaim(key)
+
+
+def _claim(shared: _Shared, key: str) -> TranslationResult | None:
+    """Claim ``key`` for this process before paying for it (None: claimed), or, while another process holds
+    it, wait for its answer to reach the cache (a claim whose holder died expires, and is taken here)."""
+    while not shared.account.claim(key):
+        if shared.stop.wait(CLAIM_POLL_S):
+            raise Stopped("stopped while another worker was fetching this window")
+        if (result := shared.cache.get(key)) is not None:
+            return result
+    # claimed: but the holder before may have put its answer just before letting go
+    result = shared.cache.get(key)
+    if result is not None:
+        shared.account.unclaim(key)
+    return result
+
+
+def _answer(backend: Backend, window: Window, media: WindowMedia, request: TranslateRequest,
+            context: tuple[str, ...], options: FetchOptions, shared: _Shared, key: str,
+            result: TranslationResult | None) -> tuple[Translation, bool]:
+    """``result`` if the cache had it, else the service's answer, kept in the cache."""
     from_cache = result is not None
     if result is None:
         tally = shared.tally.setdefault(window.index, _Tally())
@@ -170,10 +237,10 @@ def cached_answers(backend: Backend, plan: FetchPlan, options: FetchOptions) -> 
     """Each window's answer from the cache, in window order, sending nothing: a None for the first window
     that is not there (and nothing after it). A backend that takes context is looked up as it was fetched:
     each window with the texts of the ones before it. One answer is held at a time."""
-    if options.cache_dir is None:
+    cache = options.open_cache()
+    if cache is None:
         yield None
         return
-    cache = WindowCache(options.cache_dir, options.cache_max_bytes)
     history: list[str] = []
     for window in plan.windows:
         context = tuple(history[-backend.context_windows:]) if backend.context_windows and history else ()
@@ -206,11 +273,13 @@ class Fetcher:
     def __init__(self, backend: Backend, request: TranslateRequest, options: FetchOptions) -> None:
         self.backend, self.request, self.options = backend, request, options
         in_order = backend.context_windows > 0
-        self.cache = WindowCache(options.cache_dir, options.cache_max_bytes) if options.cache_dir else None
+        self.cache = options.open_cache()
         if self.cache:
             self.cache.tidy()
         self.workers = workers = 1 if in_order else max(1, options.jobs)
-        self.shared = _Shared(self.cache, threading.Event(), [] if in_order else None, AdaptiveLimit(workers))
+        account = options.account
+        limit = account.limit(workers) if account is not None else AdaptiveLimit(workers)
+        self.shared = _Shared(self.cache, threading.Event(), [] if in_order else None, limit, account)
         if in_order and options.jobs > 1:
             log.info("each window carries the ones before it as context: windows are sent one at a time")
         # One worker runs its queue in submission order: with context, each window sees the ones before it.

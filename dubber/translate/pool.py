@@ -71,23 +71,59 @@ class LimitStats:
     cuts: int  # how many times a 429 cut the limit
 
 
+class Aimd:
+    """The rule alone, with no waiting: how many requests may be in flight, and how each answer moves it
+    (shared by ``AdaptiveLimit`` in one process and the cluster's account actor, ``dubber.engine``)."""
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = max(1, ceiling)
+        self.limit = self.ceiling
+        self.stats = LimitStats(lowest=self.ceiling, cuts=0)
+        self._successes = 0
+        self._last_cut = float("-inf")
+
+    def answered(self, started: float, rate_limited: bool, now: float) -> None:
+        """A request sent at ``started`` has its answer at ``now``: a 429 or not."""
+        if rate_limited:
+            self._successes = 0
+            if started >= self._last_cut:  # sent after the last cut: the cut was not enough
+                self.limit = max(1, self.limit // 2)
+                self._last_cut = now
+                self.stats.cuts += 1
+                self.stats.lowest = min(self.stats.lowest, self.limit)
+                log.info("rate limited: at most %d requests in flight now", self.limit)
+        else:
+            self._successes += 1
+            if self._successes >= self.limit and self.limit < self.ceiling:
+                self.limit += 1
+                self._successes = 0
+
+
 class AdaptiveLimit:
     """At most ``limit`` calls in flight, adapting to 429s (see the module docstring)."""
 
     def __init__(self, ceiling: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ceiling = max(1, ceiling)
-        self.limit = self.ceiling
-        self.stats = LimitStats(lowest=self.ceiling, cuts=0)
+        self.rule = Aimd(ceiling)
         self._in_flight = 0
-        self._successes = 0
-        self._last_cut = float("-inf")
         self._clock = clock
         self._cond = threading.Condition()
+
+    @property
+    def limit(self) -> int:
+        return self.rule.limit
+
+    @property
+    def ceiling(self) -> int:
+        return self.rule.ceiling
+
+    @property
+    def stats(self) -> LimitStats:
+        return self.rule.stats
 
     def acquire(self, stop: threading.Event) -> float:
         """Wait for a place; returns the time the call starts (hand it back to ``release``)."""
         with self._cond:
-            while self._in_flight >= self.limit:
+            while self._in_flight >= self.rule.limit:
                 if stop.is_set():
                     raise Stopped("stopped before this window was sent")
                 self._cond.wait(0.1)
@@ -97,17 +133,5 @@ class AdaptiveLimit:
     def release(self, started: float, rate_limited: bool) -> None:
         with self._cond:
             self._in_flight -= 1
-            if rate_limited:
-                self._successes = 0
-                if started >= self._last_cut:  # sent after the last cut: the cut was not enough
-                    self.limit = max(1, self.limit // 2)
-                    self._last_cut = self._clock()
-                    self.stats.cuts += 1
-                    self.stats.lowest = min(self.stats.lowest, self.limit)
-                    log.info("rate limited: at most %d requests in flight now", self.limit)
-            else:
-                self._successes += 1
-                if self._successes >= self.limit and self.limit < self.ceiling:
-                    self.limit += 1
-                    self._successes = 0
+            self.rule.answered(started, rate_limited, self._clock())
             self._cond.notify_all()
