@@ -1,0 +1,108 @@
+"""A catalog on a real Ray cluster (2 worker processes on this machine) against the emulator with an
+account's quota of 4 requests in flight, through the real CLI: the files are the single process's, byte
+for byte, for no more requests; a worker killed mid-batch costs only its windows in flight; a second run
+with the cache on S3 (moto's server, a real S3 protocol on loopback) sends nothing."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from tests.engine.conftest import QUOTA
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _subtitles(catalog, out: Path, cache: str, *extra: str) -> list[str]:
+    return ["subtitles", *map(str, catalog), "--to", "fr", "--out-dir", str(out), "--cache-dir", cache, *extra]
+
+
+def test_a_catalog_on_the_cluster_is_the_single_process_run_for_no_more_requests(
+        catalog, cluster, quota_emulator, run_dubber, dubber_env, tmp_path):
+    env = {**dubber_env, "DUBBER_BASE_URL": quota_emulator.base_url}
+    alone = run_dubber(*_subtitles(catalog, tmp_path / "alone", str(tmp_path / "cache-alone")), env=env)
+    assert alone.code == 0, alone.stderr
+    sent_alone = quota_emulator.stats.accepted
+    report = tmp_path / "report.json"
+    spread = run_dubber(*_subtitles(catalog, tmp_path / "spread", str(tmp_path / "cache-spread"), "--engine", "ray",
+                                    "--address", cluster, "--account-concurrency", str(QUOTA), "--jobs", "4",
+                                    "--report", str(report)), env=env, timeout=300)
+    assert spread.code == 0, spread.stderr
+    stats = quota_emulator.stats
+    assert _files(tmp_path / "spread") == _files(tmp_path / "alone") and len(_files(tmp_path / "alone")) == 24
+    # the two repeated inputs were paid for once, as the single process (which ran them after) pays
+    assert 0 < stats.accepted - sent_alone <= sent_alone
+    # 2 workers with 4 threads each could send 8 at once: the account's actor held them to the quota
+    assert stats.rate_limited == 0 and 2 <= stats.peak_in_flight <= QUOTA
+    runs = json.loads(report.read_text())["runs"]
+    assert [r["status"] for r in runs] == ["ok"] * len(catalog)
+    assert sum(r["requests"]["sent"] for r in runs) == stats.accepted - sent_alone
+    assert "dubber: 12 inputs: 12 succeeded, 0 did not" in spread.stderr
+
+
+def _task_workers() -> list[psutil.Process]:
+    """The worker processes running a dubber task now (Ray titles them after the task's function)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if any("ray::_in_folder" in part for part in proc.info["cmdline"] or ()):
+            found.append(proc)
+    return found
+
+
+def test_a_worker_killed_mid_batch_costs_only_its_windows_in_flight(
+        catalog, cluster, quota_emulator, run_dubber, dubber_env, tmp_path):
+    env = {**dubber_env, "DUBBER_BASE_URL": quota_emulator.base_url}
+    alone = run_dubber(*_subtitles(catalog, tmp_path / "alone", str(tmp_path / "cache-alone")), env=env)
+    assert alone.code == 0, alone.stderr
+    sent_alone = quota_emulator.stats.accepted
+    jobs = 2  # each worker's threads: the most windows a worker has in flight
+    args = _subtitles(catalog, tmp_path / "spread", str(tmp_path / "cache-spread"), "--engine", "ray",
+                      "--address", cluster, "--account-concurrency", str(QUOTA), "--jobs", str(jobs))
+    batch = subprocess.Popen([sys.executable, "-m", "dubber", *args], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not (quota_emulator.stats.accepted - sent_alone >= 6 and _task_workers()):
+            assert time.monotonic() < deadline and batch.poll() is None, "the batch never got under way"
+            time.sleep(0.05)
+        victim = _task_workers()[0]
+        os.kill(victim.pid, signal.SIGKILL)
+        out, err = batch.communicate(timeout=300)
+    finally:
+        batch.kill()
+    assert batch.returncode == 0, err
+    assert _files(tmp_path / "spread") == _files(tmp_path / "alone")
+    extra = (quota_emulator.stats.accepted - sent_alone) - sent_alone
+    assert extra <= jobs, f"{extra} requests more than the single process made"
+    assert quota_emulator.stats.peak_in_flight <= QUOTA
+
+
+def test_a_second_run_with_the_cache_on_s3_sends_nothing(catalog, cluster, aws_env, quota_emulator, run_dubber,
+                                                          dubber_env, tmp_path):
+    import fsspec
+
+    env = {**dubber_env, **aws_env, "DUBBER_BASE_URL": quota_emulator.base_url}
+    bucket = f"dubber-{tmp_path.name.lower().replace('_', '-')[-40:]}"
+    fs = fsspec.filesystem("s3", endpoint_url=aws_env["AWS_ENDPOINT_URL"], key="testing", secret="testing")
+    fs.mkdir(bucket)
+    cache = f"s3://{bucket}/windows"
+    inputs = catalog[:4]
+    # the first on a cluster dubber starts itself (its workers inherit this environment), the second joins ours
+    first = run_dubber(*_subtitles(inputs, tmp_path / "first", cache, "--engine", "ray", "--workers", "2"),
+                       env=env, timeout=300)
+    assert first.code == 0, first.stderr
+    paid = quota_emulator.stats.accepted
+    assert paid > 0 and len(fs.find(f"{bucket}/windows")) == paid
+    second = run_dubber(*_subtitles(inputs, tmp_path / "second", cache, "--engine", "ray", "--address", cluster),
+                        env=env, timeout=300)
+    assert second.code == 0, second.stderr
+    assert quota_emulator.stats.accepted == paid
+    assert _files(tmp_path / "second") == _files(tmp_path / "first")
