@@ -6,13 +6,19 @@
 2. **Embeddings.** CAM++'s trunk runs once over the audio, 30 s at a time; each local speaker of each chunk
    gets an embedding pooled from the trunk frames where they talk alone (where they only overlap, from
    those). Only running sums are kept per chunk speaker, so memory stays flat however long the input.
+
+Both networks run on one-thread sessions in one pool of ``networks.WORKERS`` threads, in time order: each
+30 s block's trunk pass, then the segmentation batches of the chunks it needs (a block is pooled once they
+are done), so the trunk runs beside segmentation instead of after it and no core waits.
 3. **Clustering and reconstruction** (``clusters``): chunk speakers are clustered into the file's speakers,
    each chunk's local speakers matched to different ones, and every frame given its likeliest speakers, as
    many as the chunks say talk there.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import itertools
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +31,7 @@ from dubber.speech.frames import Samples
 
 STEP = networks.RATE  # a chunk every second (pyannote 3.1's step: each instant is seen by ten chunks)
 BATCH = 4  # chunks per run of the segmentation network (at most: its memory is reused, so it stays bounded)
+AHEAD = 32  # tasks (trunk blocks, segmentation batches) given to the pool and not yet taken back: bounds memory
 BLOCK_FRAMES = 3000  # filterbank frames per pass of the trunk: 30 s
 LEAST_ALONE = 20  # segmentation frames (0.34 s) alone that make a chunk speaker's embedding; else overlapped ones
 LEAST_ANY = 6  # fewer frames than this: the chunk speaker is too short to embed
@@ -38,8 +45,7 @@ def diarize(pcm: Samples, rate: int, options: SpeakerOptions) -> list[Turn]:
     if len(pcm) < rate // 2:
         return []
     starts = chunk_starts(len(pcm))
-    marginal, active = _segment(pcm, starts)
-    chunk_speakers = _embed(pcm, starts, active)
+    marginal, active, chunk_speakers = _analyse(pcm, starts)
     if not chunk_speakers:
         return []
     centres = cluster(np.stack([s.embedding for s in chunk_speakers]), options)
@@ -60,17 +66,83 @@ def chunk_starts(samples: int) -> np.ndarray:
     return np.array(starts)
 
 
-def _segment(pcm: Samples, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _analyse(pcm: Samples, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Local]]:
     """Each chunk's local speakers, frame by frame (both (n, 589, 3)): their probabilities (float16, kept for
-    the whole file) and who the likeliest class says talks. Batches run on ``networks.WORKERS`` threads."""
-    def run(batch: int) -> tuple[np.ndarray, np.ndarray]:
-        chosen = starts[batch * BATCH:(batch + 1) * BATCH]
-        logp = networks.segment(np.stack([networks.read(pcm, int(s), networks.CHUNK) for s in chosen]), batch)
-        return (np.exp(logp) @ networks.POWERSET).astype(np.float16), networks.POWERSET[logp.argmax(-1)] > 0
+    the whole file) and who the likeliest class says talks; and an embedding for each chunk speaker with
+    enough speech, from one pass of the trunk."""
+    chunks = len(starts)
+    marginal = np.empty((chunks, networks.FRAMES, 3), np.float16)
+    active = np.empty((chunks, networks.FRAMES, 3), bool)
+    pools: dict[tuple[int, int], _Pool] = {}
+    duration_s, starts_s = len(pcm) / networks.RATE, starts / networks.RATE
+    total_frames = 1 + max(0, len(pcm) - networks.FBANK_WIDTH) // networks.FBANK_HOP
+    blocks = _blocks(total_frames)
+    # the chunks a block's trunk frames may belong to start before its end (and a second, to be safe)
+    needed = [int(np.searchsorted(starts_s, (first + count) * networks.FBANK_HOP / networks.RATE + 1))
+              for first, count in blocks]
+    needed[-1] = chunks
 
-    with ThreadPoolExecutor(networks.WORKERS, thread_name_prefix="segmentation") as pool:
-        done = list(pool.map(run, range(-(-len(starts) // BATCH))))  # in order
-    return np.concatenate([m for m, _ in done]), np.concatenate([a for _, a in done])
+    def tasks():
+        done = 0
+        for b, want in enumerate(needed):
+            yield ("trunk", b)
+            for first in range(done, want, BATCH):
+                yield ("segment", first, min(first + BATCH, want))
+            done = max(done, want)
+
+    worker = threading.local()
+    numbers = itertools.count()
+
+    def number() -> None:
+        worker.number = next(numbers) % networks.WORKERS
+
+    def run(task: tuple) -> tuple:
+        if task[0] == "trunk":
+            first, count = blocks[task[1]]
+            width = (count - 1) * networks.FBANK_HOP + networks.FBANK_WIDTH
+            samples = networks.read(pcm, first * networks.FBANK_HOP, width)
+            return task, networks.trunk(networks.fbank(samples))  # (512, ceil(count / 2))
+        logp = networks.segment(np.stack([networks.read(pcm, int(s), networks.CHUNK) for s in starts[task[1]:task[2]]]),
+                                worker.number)
+        return task, ((np.exp(logp) @ networks.POWERSET).astype(np.float16), networks.POWERSET[logp.argmax(-1)] > 0)
+
+    segmented = np.zeros(chunks, bool)
+    waiting: dict[int, np.ndarray] = {}  # trunk outputs waiting for their chunks' segmentation
+
+    def take(pending: set[Future]) -> set[Future]:
+        """Take back what is done of ``pending``; pool the blocks whose chunks are all segmented."""
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            task, result = future.result()
+            if task[0] == "trunk":
+                waiting[task[1]] = result
+                continue
+            first, last = task[1], task[2]
+            marginal[first:last], active[first:last] = result
+            segmented[first:last] = True
+            for c in range(first, last):
+                pools.update(_chunk_pools(c, starts_s[c], active[c], duration_s))
+        for b in sorted(waiting):
+            if segmented[:needed[b]].all():
+                _pool_block(pools, starts_s, blocks[b][0] // 2, waiting.pop(b))
+        return pending
+
+    pending: set[Future] = set()
+    with ThreadPoolExecutor(networks.WORKERS, thread_name_prefix="speakers", initializer=number) as pool:
+        for task in tasks():
+            pending.add(pool.submit(run, task))
+            while len(pending) >= AHEAD:
+                pending = take(pending)
+        while pending:
+            pending = take(pending)
+    found = []
+    for (c, k), sums in sorted(pools.items()):  # in chunk order, as clustering takes them
+        if sums.count < 3:
+            continue
+        mean = sums.total / sums.count
+        std = np.sqrt(np.maximum(sums.squares / sums.count - mean ** 2, 0) * sums.count / (sums.count - 1))
+        found.append(Local(c, k, networks.embedding(mean.astype(np.float32), std.astype(np.float32))))
+    return marginal, active, found
 
 
 @dataclass
@@ -83,48 +155,39 @@ class _Pool:
     count: int = 0
 
 
-def _embed(pcm: Samples, starts: np.ndarray, active: np.ndarray) -> list[Local]:
-    """An embedding for each chunk speaker with enough speech, from one pass of the trunk."""
-    pools: dict[tuple[int, int], _Pool] = {}
-    duration_s = len(pcm) / networks.RATE
-    for c, start in enumerate(starts):
-        alone = active[c].sum(axis=1) == 1
-        seconds = start / networks.RATE + np.arange(active.shape[1]) * networks.FRAME_STEP_S + networks.FRAME_SPAN_S / 2
-        heard = seconds < duration_s  # a chunk padded past the end hears nobody there
-        for k in range(active.shape[2]):
-            frames = np.flatnonzero(active[c, :, k] & alone & heard)
-            if len(frames) < LEAST_ALONE:
-                frames = np.flatnonzero(active[c, :, k] & heard)
-                if len(frames) < LEAST_ANY:
-                    continue
-            trunk = np.unique(np.round((seconds[frames] - 0.0125) / networks.TRUNK_STEP_S).astype(np.int64))
-            pools[(c, k)] = _Pool(trunk[trunk >= 0])
-    total_frames = 1 + max(0, len(pcm) - networks.FBANK_WIDTH) // networks.FBANK_HOP
-    chunk_s, starts_s = networks.CHUNK / networks.RATE, starts / networks.RATE
-    for first, count in _blocks(total_frames):
-        samples = networks.read(pcm, first * networks.FBANK_HOP, (count - 1) * networks.FBANK_HOP + networks.FBANK_WIDTH)
-        out = networks.trunk(networks.fbank(samples))  # (512, ceil(count / 2))
-        lo, hi = first // 2, first // 2 + out.shape[1]
-        # only the chunks around this block have frames in it
-        near = set(np.flatnonzero((starts_s < hi * networks.TRUNK_STEP_S + 1)
-                                  & (starts_s + chunk_s > lo * networks.TRUNK_STEP_S - 1)).tolist())
-        for (c, _), pool in pools.items():
-            if c not in near:
+def _chunk_pools(c: int, start_s: float, active: np.ndarray, duration_s: float) -> dict[tuple[int, int], _Pool]:
+    """The trunk frames to pool for each local speaker of chunk ``c`` with enough speech (``active``: (589, 3)):
+    where they talk alone, or if too little, all where they talk."""
+    pools = {}
+    alone = active.sum(axis=1) == 1
+    seconds = start_s + np.arange(active.shape[0]) * networks.FRAME_STEP_S + networks.FRAME_SPAN_S / 2
+    heard = seconds < duration_s  # a chunk padded past the end hears nobody there
+    for k in range(active.shape[1]):
+        frames = np.flatnonzero(active[:, k] & alone & heard)
+        if len(frames) < LEAST_ALONE:
+            frames = np.flatnonzero(active[:, k] & heard)
+            if len(frames) < LEAST_ANY:
                 continue
-            inside = pool.frames[(pool.frames >= lo) & (pool.frames < hi)] - lo
-            if len(inside):
-                picked = out[:, inside].astype(np.float64)
-                pool.total += picked.sum(axis=1)
-                pool.squares += (picked ** 2).sum(axis=1)
-                pool.count += len(inside)
-    found = []
-    for (c, k), pool in pools.items():
-        if pool.count < 3:
+        trunk = np.unique(np.round((seconds[frames] - 0.0125) / networks.TRUNK_STEP_S).astype(np.int64))
+        pools[(c, k)] = _Pool(trunk[trunk >= 0])
+    return pools
+
+
+def _pool_block(pools: dict[tuple[int, int], _Pool], starts_s: np.ndarray, lo: int, out: np.ndarray) -> None:
+    """Add the trunk frames ``out`` (512, n), the global frames from ``lo``, to the pools that take them."""
+    hi, chunk_s = lo + out.shape[1], networks.CHUNK / networks.RATE
+    # only the chunks around this block have frames in it
+    near = set(np.flatnonzero((starts_s < hi * networks.TRUNK_STEP_S + 1)
+                              & (starts_s + chunk_s > lo * networks.TRUNK_STEP_S - 1)).tolist())
+    for (c, _), pool in pools.items():
+        if c not in near:
             continue
-        mean = pool.total / pool.count
-        std = np.sqrt(np.maximum(pool.squares / pool.count - mean ** 2, 0) * pool.count / (pool.count - 1))
-        found.append(Local(c, k, networks.embedding(mean.astype(np.float32), std.astype(np.float32))))
-    return found
+        inside = pool.frames[(pool.frames >= lo) & (pool.frames < hi)] - lo
+        if len(inside):
+            picked = out[:, inside].astype(np.float64)
+            pool.total += picked.sum(axis=1)
+            pool.squares += (picked ** 2).sum(axis=1)
+            pool.count += len(inside)
 
 
 def _blocks(frames: int) -> list[tuple[int, int]]:
