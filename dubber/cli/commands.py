@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import logging
 import sys
+import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import click
 
 from dubber.backends import speaker_spec
 from dubber.cli.options import (TRANSCRIBERS, TRANSLATORS, CommonOptions, TranslateOptions, formats, job_options,
                                 subtitle_languages)
-from dubber.cli.runner import NO_SPEECH, OK, RunUI, Shown, check_distinct_outputs, run_inputs
+from dubber.cli.runner import NO_SPEECH, OK, RunOne, RunUI, Shown, check_distinct_outputs, run_inputs
 from dubber.cli.speakers import speakers_said
 from dubber.dub.timeline import FitOptions
+from dubber.engine.outputs import folder_or_url, publish
 from dubber.events import Events
 from dubber.jobs.common import JobBase
 from dubber.jobs.dub import MIXES, TIMINGS, DubJob, LanguageDub, run_dub
@@ -38,8 +40,23 @@ def _tokens(usage: Usage) -> str:
 _INPUTS = click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
 _FORMAT = click.option("--format", "formats_", default="srt,vtt", show_default=True,
                        help="Comma-separated: srt, vtt, ttml (IMSC1), ass.")
-_OUT_DIR = click.option("--out-dir", type=click.Path(path_type=Path), default=None,
-                        help="Folder for the files (default: beside each INPUT).")
+_OUT_DIR = click.option("--out-dir", default=None, callback=lambda _ctx, _param, text: folder_or_url(text),
+                        metavar="DIR|URL", help="Folder for the files, or an fsspec URL (s3://bucket/prefix) each "
+                        "input's files are published to as a set (default: beside each INPUT).")
+
+
+def _placed(run: Callable[[Path, Path | None, Events], Shown], out_dir: Path | str | None) -> RunOne:
+    """``run`` writing into ``--out-dir``: a folder as it is; a URL through a staging folder here, each
+    input's files published there as one set once all are written whole."""
+    if not isinstance(out_dir, str):
+        return lambda path, events: run(path, out_dir, events)
+
+    def run_one(path: Path, events: Events) -> Shown:
+        with tempfile.TemporaryDirectory(prefix="dubber-out-") as staging:
+            shown = run(path, Path(staging), events)
+            return replace(shown, outputs=publish(shown.outputs, out_dir))
+
+    return run_one
 
 
 def _no_speech(path: Path, what: str = "wrote empty subtitle files") -> str:
@@ -57,15 +74,14 @@ def _facts(command: str, job: JobBase, languages: tuple[str, ...] = ()) -> RunFa
 @_FORMAT
 @_OUT_DIR
 def subtitles(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: RunUI, formats_: str,
-              out_dir: Path | None) -> int:
+              out_dir: Path | str | None) -> int:
     """Write translated subtitles (INPUT.<lang>.srt / .vtt) for each video or audio file, in one or several
     languages (--to fr,de,ja: the audio is decoded and the windows planned once). INPUT may be a glob."""
     check_distinct_outputs(inputs, out_dir)
-    template = SubtitleJob(**lang.job_fields(common, inputs[0], several=True), formats=formats(formats_),
-                           out_dir=out_dir)
+    template = SubtitleJob(**lang.job_fields(common, inputs[0], several=True), formats=formats(formats_))
 
-    def run_one(path: Path, events: Events) -> Shown:
-        report = run_subtitles(replace(template, input=path), events)
+    def run_one(path: Path, folder: Path | None, events: Events) -> Shown:
+        report = run_subtitles(replace(template, input=path, out_dir=folder), events)
         details = {"duration_ms": report.duration_ms, "speech_ms": report.speech_ms, "windows": report.windows,
                    "cues": report.cues_by_language, "speakers": [asdict(s) for s in report.speakers]}
         if report.cues == 0:
@@ -76,7 +92,7 @@ def subtitles(inputs: list[Path], common: CommonOptions, lang: TranslateOptions,
         return Shown(OK, report.outputs, details, summary=(line, *_speakers_line(report.speakers)))
 
     facts = _facts("subtitles", template, tuple(t.code for t in template.targets))
-    return run_inputs(inputs, run_one, facts, ui, common.engine, common.account_limit)
+    return run_inputs(inputs, _placed(run_one, out_dir), facts, ui, common.engine, common.account_limit)
 
 
 @click.command()
@@ -104,7 +120,7 @@ def subtitles(inputs: list[Path], common: CommonOptions, lang: TranslateOptions,
                    "each cue voiced by the backend family's text to speech. Given dubber's own edited sidecar, only "
                    "the cues whose words changed are voiced again.")
 def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: RunUI, output: Path | None,
-        out_dir: Path | None, voice: str | None, mix: str, max_speed: float, keep_original: bool, timing: str,
+        out_dir: Path | str | None, voice: str | None, mix: str, max_speed: float, keep_original: bool, timing: str,
         voices: str | None, given: tuple[Path, ...]) -> int:
     """Write INPUT with a dubbed audio track and translated subtitles (<stem>.<lang>.<ext>); with several
     languages (--to fr,de) one file holds a dub and a subtitle track for each (<stem>.fr+de.<ext>).
@@ -128,12 +144,12 @@ def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: R
     speakers = default_for_dub()  # with the extra: a voice per speaker
     template = DubJob(**lang.job_fields(common, inputs[0], voice=voice, several=True, from_text=bool(given),
                                         speakers=speakers),
-                      output=output, out_dir=out_dir, voice=voice, mix=mix, keep_original=keep_original,
+                      output=output, voice=voice, mix=mix, keep_original=keep_original,
                       fit=FitOptions(max_speed=max_speed), timing=timing, subtitles=given,
                       voices=tuple(parse_voices(voices, spec.voices).items()) if voices else ())
 
-    def run_one(path: Path, events: Events) -> Shown:
-        result = run_dub(replace(template, input=path), events)
+    def run_one(path: Path, folder: Path | None, events: Events) -> Shown:
+        result = run_dub(replace(template, input=path, out_dir=folder), events)
         several = len(result.languages) > 1
         details = {"languages": {done.code: {**asdict(done.summary), "overlong_cues": len(done.facts.overlong_cues),
                                              "report": str(done.files.report)} for done in result.languages}}
@@ -152,7 +168,7 @@ def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: R
                      (*lines, *_speakers_line(result.languages[0].facts.speakers)))
 
     facts = _facts("dub", template, tuple(t.code for t in template.targets))
-    return run_inputs(inputs, run_one, facts, ui, common.engine, common.account_limit)
+    return run_inputs(inputs, _placed(run_one, out_dir), facts, ui, common.engine, common.account_limit)
 
 
 def _speakers_line(speakers: Sequence[Speaker]) -> tuple[str, ...]:
@@ -177,17 +193,16 @@ def _lines_line(done: LanguageDub, several: bool) -> str:
 @_FORMAT
 @_OUT_DIR
 def transcribe(inputs: list[Path], common: CommonOptions, ui: RunUI, lang: str | None, itn: bool, formats_: str,
-               out_dir: Path | None) -> int:
+               out_dir: Path | str | None) -> int:
     """Write source-language subtitles (INPUT.<lang>.srt / .vtt): the words as spoken. INPUT may be a glob."""
     source = parse_lang(lang) if lang else None
     windows = common.windows()
     common.spec().check(task="transcribe", max_window_ms=windows.max_ms)
     check_distinct_outputs(inputs, out_dir)
-    template = TranscribeJob(**common.job_fields(inputs[0]), source=source, itn=itn, formats=formats(formats_),
-                             out_dir=out_dir)
+    template = TranscribeJob(**common.job_fields(inputs[0]), source=source, itn=itn, formats=formats(formats_))
 
-    def run_one(path: Path, events: Events) -> Shown:
-        report = run_transcribe(replace(template, input=path), events)
+    def run_one(path: Path, folder: Path | None, events: Events) -> Shown:
+        report = run_transcribe(replace(template, input=path, out_dir=folder), events)
         details = {"language": report.language, "detected": report.detected, "windows": report.windows,
                    "cues": report.cues, "speakers": [asdict(s) for s in report.speakers]}
         said = (f"dubber: detected language: {report.language or 'none (files named und)'}",) if report.detected else ()
@@ -197,7 +212,7 @@ def transcribe(inputs: list[Path], common: CommonOptions, ui: RunUI, lang: str |
         return Shown(OK, report.outputs, details, summary=(*said, line, *_speakers_line(report.speakers)))
 
     facts = _facts("transcribe", template, (source.code,) if source else ())
-    return run_inputs(inputs, run_one, facts, ui, common.engine, common.account_limit)
+    return run_inputs(inputs, _placed(run_one, out_dir), facts, ui, common.engine, common.account_limit)
 
 
 @click.command()

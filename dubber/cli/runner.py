@@ -66,13 +66,13 @@ def expand_inputs(patterns: Sequence[str]) -> list[Path]:
     return list(unique.values())
 
 
-def check_distinct_outputs(inputs: Sequence[Path], out_dir: Path | None) -> None:
-    """Two inputs of a batch must not write the same files: with ``--out-dir``, two inputs of one stem
-    would (``a/talk.mp4`` and ``b/talk.mp4`` both make ``talk.fr.srt``)."""
+def check_distinct_outputs(inputs: Sequence[Path], out_dir: Path | str | None) -> None:
+    """Two inputs of a batch must not write the same files: with ``--out-dir`` (a folder, or a URL), two
+    inputs of one stem would (``a/talk.mp4`` and ``b/talk.mp4`` both make ``talk.fr.srt``)."""
     stems: dict[str, Path] = {}
     for path in inputs:
         folder = out_dir if out_dir is not None else path.parent
-        key = str((folder.resolve() / path.stem))
+        key = f"{folder}/{path.stem}" if isinstance(folder, str) else str(folder.resolve() / path.stem)
         if key in stems:
             raise OptionError(f"{stems[key]} and {path} would write the same files in {folder}: "
                               "give them different --out-dir runs")
@@ -86,7 +86,7 @@ class Shown:
     The runner shows them once the run's progress display has ended."""
 
     code: int
-    outputs: tuple[Path, ...]
+    outputs: tuple[Path | str, ...]  # str: a URL (--out-dir s3://...)
     details: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     summary: tuple[str, ...] = ()
@@ -183,6 +183,9 @@ def _run_on_cluster(inputs: Sequence[Path], tries: Callable[[Path], Attempt], ui
             shows.done()
         books = cluster.books()
     log.info("cluster: at most %d requests were in flight at once (limit %d)", books.peak_in_flight, ceiling)
+    if books.cuts:
+        log.warning("the service rate-limited this run: the cluster's requests in flight were cut %d times, to %d "
+                    "at the fewest (of %d)", books.cuts, books.lowest_limit, ceiling)
     return [entries[i] for i in range(len(inputs))]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import Any, Callable, Iterator, Sequence
 
 from dubber.engine import EngineOptions, require_extra
@@ -31,6 +32,20 @@ def _in_folder(fn: Callable[[Any], Any], item: Any, cwd: str) -> Any:
     return fn(item)
 
 
+def check_reachable(address: str, timeout_s: float = 3.0) -> None:
+    """Refuse at once a cluster address nothing answers at (Ray itself retries for minutes, in C++ logs).
+    ``auto`` (the cluster this machine is part of) is left to Ray."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise EngineError(f"--address {address}: give the cluster's HOST:PORT (ray start prints it)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise EngineError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from exc
+
+
 def _said(exc: BaseException) -> str:
     """One line for a task Ray lost (its worker died more than RETRIES times, or the node went away)."""
     text = str(exc).strip().splitlines()
@@ -50,6 +65,8 @@ class Cluster:
         import ray
 
         local = self.options.address is None
+        if not local:
+            check_reachable(self.options.address)
         try:
             ray.init(address=self.options.address, namespace=NAMESPACE, include_dashboard=False,
                      log_to_driver=False, logging_level=logging.ERROR,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -101,8 +102,31 @@ def test_a_second_run_with_the_cache_on_s3_sends_nothing(catalog, cluster, aws_e
     assert first.code == 0, first.stderr
     paid = quota_emulator.stats.accepted
     assert paid > 0 and len(fs.find(f"{bucket}/windows")) == paid
-    second = run_dubber(*_subtitles(inputs, tmp_path / "second", cache, "--engine", "ray", "--address", cluster),
+    # ... and publishes its files to the bucket too, each input's as a set
+    args = _subtitles(inputs, tmp_path / "unused", cache, "--engine", "ray", "--address", cluster)
+    second = run_dubber(*args[:args.index("--out-dir") + 1], f"s3://{bucket}/out/", *args[args.index("--cache-dir"):],
                         env=env, timeout=300)
     assert second.code == 0, second.stderr
     assert quota_emulator.stats.accepted == paid
-    assert _files(tmp_path / "second") == _files(tmp_path / "first")
+    made = _files(tmp_path / "first")
+    assert sorted(second.stdout.split()) == sorted(f"s3://{bucket}/out/{name}" for name in made)
+    assert {Path(key).name: fs.cat_file(key) for key in fs.find(f"{bucket}/out")} == made  # no part left over
+
+
+def test_an_account_limit_above_the_quota_is_halved_for_the_whole_cluster(
+        catalog, cluster, quota_emulator, run_dubber, dubber_env, tmp_path):
+    env = {**dubber_env, "DUBBER_BASE_URL": quota_emulator.base_url}
+    inputs = catalog[2:8]
+    alone = run_dubber(*_subtitles(inputs, tmp_path / "alone", str(tmp_path / "cache-alone")), env=env)
+    assert alone.code == 0, alone.stderr
+    answered = quota_emulator.stats.answered
+    # told 8, on an account that answers 4 at once: the 429s cut the one limit every worker draws from
+    spread = run_dubber(*_subtitles(inputs, tmp_path / "spread", str(tmp_path / "cache-spread"), "--engine", "ray",
+                                    "--address", cluster, "--account-concurrency", "8", "--jobs", "4",
+                                    "--retry-wait", "0.2"), env=env, timeout=300)
+    assert spread.code == 0, spread.stderr
+    assert quota_emulator.stats.rate_limited > 0
+    assert re.search(r"the cluster's requests in flight were cut \d+ times, to [1-4] at the fewest \(of 8\)",
+                     spread.stderr)
+    assert quota_emulator.stats.answered - answered == answered
+    assert _files(tmp_path / "spread") == _files(tmp_path / "alone")
