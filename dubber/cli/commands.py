@@ -12,7 +12,7 @@ import click
 
 from dubber.backends import speaker_spec
 from dubber.cli.options import (TRANSCRIBERS, TRANSLATORS, CommonOptions, TranslateOptions, formats, job_options,
-                                subtitle_languages)
+                                local_cache_dir, subtitle_languages)
 from dubber.cli.runner import NO_SPEECH, OK, RunOne, RunUI, Shown, check_distinct_outputs, run_inputs
 from dubber.cli.speakers import speakers_said
 from dubber.dub.timeline import FitOptions
@@ -277,7 +277,7 @@ def emulator(host: str, port: int, keys: tuple[str, ...], answer_text: str | Non
         server.stop()
 
 
-_CACHE_DIR = click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+_CACHE_DIR = click.option("--cache-dir", callback=local_cache_dir, default=None,
                           help=f"The cache folder [default: {window_cache.default_dir()}].")
 
 

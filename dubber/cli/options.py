@@ -24,7 +24,7 @@ from dubber.cli.runner import RunUI, expand_inputs
 from dubber.engine import ENGINES, EngineOptions
 from dubber.engine import require_extra as require_engine
 from dubber.engine.account import ClusterAccount
-from dubber.engine.store import url_protocol
+from dubber.engine.store import local_path, url_protocol
 from dubber.errors import OptionError
 from dubber.jobs.common import BackendChoice
 from dubber.languages import Lang, parse_lang, parse_langs
@@ -66,6 +66,14 @@ def parse_size(text: str) -> int:
     if not match or float(match.group(1)) <= 0:
         raise OptionError(f"--cache-max takes a size such as 2G or 500M, not {text!r}")
     return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+def local_cache_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """``--cache-dir`` of the commands that read the folder itself (cache, plan, doctor): a URL is refused."""
+    if value is not None and url_protocol(value) not in (None, "file", "local"):
+        raise OptionError(f"--cache-dir {value}: this command reads a cache folder on this machine; "
+                          "a store's entries are kept and expired by the store (its lifecycle rules)")
+    return Path(local_path(value) or value) if value is not None else None
 
 
 def backend_choice(name: str, api_key: str | None = None, base_url: str | None = None, model: str | None = None,
@@ -246,7 +254,7 @@ class CommonOptions:
             return default_cache_dir(), None
         if url_protocol(self.cache_dir) is None:
             return Path(self.cache_dir), None
-        from dubber.engine.store import local_path, open_store  # fsspec: the ray extra
+        from dubber.engine.store import open_store  # fsspec: the ray extra
 
         folder = local_path(self.cache_dir)
         return (folder, None) if folder is not None else (None, open_store(self.cache_dir))

@@ -11,7 +11,8 @@ import click
 
 from dubber.backends import FAMILIES, NAMES, BackendConfig, backend_spec, speaker_spec
 from dubber.cli import config
-from dubber.cli.options import apply_options, backend_choice, subtitle_languages, window_lengths, window_options
+from dubber.cli.options import (apply_options, backend_choice, local_cache_dir, subtitle_languages, window_lengths,
+                                window_options)
 from dubber.cli.runner import RunUI, write_report
 from dubber.errors import OptionError
 from dubber.jobs.doctor import Check, cache_checks, config_checks, key_checks, ping, tool_checks
@@ -54,7 +55,7 @@ def _clock(seconds: float) -> str:
 @click.option("--voice", default=None, help="The voice of the dub from --subtitles [default: the family's].")
 @click.option("--speakers", default=None, metavar="auto|N|off",
               help="As dub's --speakers, for the dub from --subtitles [default: auto with the speakers extra].")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="The window cache the run uses.")
+@click.option("--cache-dir", callback=local_cache_dir, default=None, help="The window cache the run uses.")
 def plan_command(input_path: Path, targets: str | None, backend: str, dub: bool, bilingual: bool, jobs: int,
                  vad_method: str, min_window: float, max_window: float, long_silence: float,
                  report: Path | None, given: tuple[Path, ...], voice: str | None, speakers: str | None,
@@ -127,7 +128,7 @@ def _word(check: Check) -> str:
               "backend's endpoint with its key: the cheapest proof that they answer.")
 @click.option("--backend", type=click.Choice(NAMES), default="livetranslate", show_default=True,
               help="The backend to ping.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+@click.option("--cache-dir", callback=local_cache_dir, default=None,
               help=f"The cache folder [default: {window_cache.default_dir()}].")
 @click.pass_context
 def doctor(ctx: click.Context, do_ping: bool, backend: str, cache_dir: Path | None) -> None:

@@ -186,7 +186,7 @@ def test_lists_join_keys_take_either_spelling_and_tables_apply_to_their_command(
                                           '[cache]\ncache-dir = "there"\n')
     found = default_map(load_settings(tmp_path, {"DUBBER_MAX_WINDOW": "12.5", "DUBBER_BASE_URL": "x"}), cli)
     assert found["subtitles"]["target"] == "fr,de" and found["plan"]["targets"] == "fr,de"
-    assert found["dub"]["cache_dir"] == "here" and found["cache"]["info"]["cache_dir"] == Path("there")
+    assert found["dub"]["cache_dir"] == "here" and found["cache"]["info"]["cache_dir"] == "there"
     assert found["transcribe"]["no_cache"] is True and found["plan"]["max_window"] == 12.5
     assert "base_url" not in found["subtitles"]  # DUBBER_BASE_URL keeps its meaning: DashScope's endpoint
     assert "emulator" not in found
