@@ -153,40 +153,45 @@ def run_inputs(inputs: Sequence[Path], run_one: RunOne, facts: RunFacts, ui: Run
 def _run_on_cluster(inputs: Sequence[Path], tries: Callable[[Path], Attempt], ui: RunUI, engine: EngineOptions,
                     ceiling: int) -> list[dict[str, Any]]:
     """Every input as a task on the cluster; each told as it ends, the progress counting inputs done."""
-    from dubber.engine.cluster import Cancelled, Cluster  # the ray extra
+    from dubber.engine.cluster import Cluster  # the ray extra
 
     entries: dict[int, dict[str, Any]] = {}
     stop: str | None = None
     shows = progress_for(sys.stderr, ui.quiet, "")
-    with Cluster(engine, ceiling) as cluster, logging_beside_bars(sys.stderr):
-        shows.stage("inputs", total=len(inputs), unit="inputs")
-        try:
-            for index, tried in cluster.map(tries, inputs):
-                path = inputs[index]
-                if isinstance(tried, Cancelled):
-                    entries[index] = not_run(path, stop or "not run: cancelled")
-                elif isinstance(tried, DubberError):
-                    click.echo(f"dubber: error: {path}: {tried}", err=True)
-                    entries[index] = run_entry(RunOutcome(path, "failed", FAILED, 0.0, str(tried)), None)
-                else:
-                    tell(tried, ui)
-                    entries[index] = tried.entry
-                    if tried.refused and stop is None:  # it would fail them all: stop the others now
-                        stop = refused_line(tried.refused)
+    try:  # Ctrl-C, even while the cluster starts: every input not ended is reported as interrupted
+        with Cluster(engine, ceiling) as cluster, logging_beside_bars(sys.stderr):
+            shows.stage("inputs", total=len(inputs), unit="inputs")
+            try:
+                for index, tried in cluster.map(tries, inputs):
+                    entries[index], refused = _told(inputs[index], tried, ui, stop)
+                    if refused and stop is None:  # it would fail them all: stop the others now
+                        stop = refused_line(refused)
                         cluster.cancel()
-                shows.advance(1)
-        except KeyboardInterrupt:
-            cluster.cancel()
-            raise _Interrupted(*(entries.get(i) or not_run(p, "not run: interrupted", INTERRUPTED)
-                                 for i, p in enumerate(inputs))) from None
-        finally:
-            shows.done()
-        books = cluster.books()
+                    shows.advance(1)
+            finally:
+                shows.done()
+            books = cluster.books()
+    except KeyboardInterrupt:
+        raise _Interrupted(*(entries.get(i) or not_run(p, "not run: interrupted", INTERRUPTED)
+                             for i, p in enumerate(inputs))) from None
     log.info("cluster: at most %d requests were in flight at once (limit %d)", books.peak_in_flight, ceiling)
     if books.cuts:
         log.warning("the service rate-limited this run: the cluster's requests in flight were cut %d times, to %d "
                     "at the fewest (of %d)", books.cuts, books.lowest_limit, ceiling)
     return [entries[i] for i in range(len(inputs))]
+
+
+def _told(path: Path, tried: Any, ui: RunUI, stop: str | None) -> tuple[dict[str, Any], str | None]:
+    """A task's end, told: its report entry, and the error when the service refused the key."""
+    from dubber.engine.cluster import Cancelled
+
+    if isinstance(tried, Cancelled):
+        return not_run(path, stop or "not run: cancelled"), None
+    if isinstance(tried, DubberError):  # the cluster lost the task
+        click.echo(f"dubber: error: {path}: {tried}", err=True)
+        return run_entry(RunOutcome(path, "failed", FAILED, 0.0, str(tried)), None), None
+    tell(tried, ui)
+    return tried.entry, tried.refused
 
 
 def not_run(path: Path, why: str, code: int = FAILED) -> dict[str, Any]:
