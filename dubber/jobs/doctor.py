@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from dubber.media import capability
 from dubber.media.mux import KINDS
 from dubber.media.stretch import stretch_method
 from dubber.media.tool import candidates
+from dubber.engine import installed as engine_installed
 from dubber.speakers import installed as speakers_installed
 from dubber.translate import cache as window_cache
 
@@ -63,8 +65,15 @@ def tool_checks() -> list[Check]:
                                           f"{'; '.join(caps.why(need) for need in other)}", ok=None))
         stretch = stretch_method(caps.filters)
         note = "Rubber Band (best for speech)" if stretch == "rubberband" else "atempo (no Rubber Band in this ffmpeg)"
-        return [*checks, Check("time stretch", note), speakers_check()]
-    return [*checks, speakers_check()]
+        return [*checks, Check("time stretch", note), speakers_check(), engine_check()]
+    return [*checks, speakers_check(), engine_check()]
+
+
+def engine_check() -> Check:
+    """Whether batches can run on a Ray cluster (the ray extra)."""
+    if engine_installed():
+        return Check("engine", f"ray {version('ray')}: --engine ray runs each input on a cluster")
+    return Check("engine", 'local only (--engine ray needs the ray extra: pip install "dubber[ray]")', ok=None)
 
 
 def speakers_check() -> Check:
