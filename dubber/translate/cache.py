@@ -23,7 +23,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, Protocol
 
 import platformdirs
 
@@ -80,6 +80,14 @@ def read_entry(raw: bytes) -> TranslationResult:
         return _decode(entry["body"])
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(str(exc)) from exc
+
+
+class Store(Protocol):
+    """Where answers are kept (``WindowCache`` on disk; ``dubber.engine.store`` anywhere fsspec reaches)."""
+
+    def get(self, key: str) -> TranslationResult | None: ...
+    def put(self, key: str, result: TranslationResult) -> None: ...
+    def tidy(self) -> None: ...
 
 
 class WindowCache:

@@ -18,43 +18,17 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from dubber.backends import Backend, TranslateRequest, WindowMedia
 from dubber.errors import BackendError, TransientError
 from dubber.events import NO_EVENTS, Events, WindowRecord
 from dubber.models import Translation, TranslationResult, Window
-from dubber.translate.cache import DEFAULT_MAX_BYTES, WindowCache, cache_key
-from dubber.translate.pool import AdaptiveLimit, DaemonPool, LimitStats
+from dubber.translate.cache import DEFAULT_MAX_BYTES, Store, WindowCache, cache_key
+from dubber.translate.pool import Account, AdaptiveLimit, DaemonPool, Limit
 from dubber.translate.retry import RetryPolicy, Stopped, with_retries
 
 log = logging.getLogger(__name__)
-
-
-class Store(Protocol):
-    """Where answers are kept (``WindowCache`` on disk; ``dubber.engine.store`` anywhere fsspec reaches)."""
-
-    def get(self, key: str) -> TranslationResult | None: ...
-    def put(self, key: str, result: TranslationResult) -> None: ...
-    def tidy(self) -> None: ...
-
-
-class Limit(Protocol):
-    """How many requests may be in flight (``AdaptiveLimit``, or a whole cluster's)."""
-
-    stats: LimitStats
-
-    def acquire(self, stop: threading.Event) -> Any: ...
-    def release(self, token: Any, rate_limited: bool) -> None: ...
-
-
-class Account(Protocol):
-    """An account's requests shared with other processes (``dubber.engine``): one limit of requests in
-    flight for all of them, and claims, so that no two pay for the same window at once."""
-
-    def limit(self, ceiling: int) -> Limit: ...
-    def claim(self, key: str) -> bool: ...
-    def unclaim(self, key: str) -> None: ...
 
 
 CLAIM_POLL_S = 0.25  # how often a window another process is fetching is looked for in the cache
@@ -162,17 +136,28 @@ def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: Fetch
     """One window's translation, and whether it came from the cache."""
     media, request = plan.media_of(window), plan.request_for(window)
     context = tuple(shared.history[-backend.context_windows:]) if shared.history else ()
-    key = _window_key(backend, request, media, context)
-    result = shared.cache.get(key) if shared.cache else None
+    ask = _Ask(window, media, request, context, _window_key(backend, request, media, context))
+    result = shared.cache.get(ask.key) if shared.cache else None
     claimed = False
     if result is None and shared.cache and shared.account:
-        result = _claim(shared, key)
+        result = _claim(shared, ask.key)
         claimed = result is None
     try:
-        return _answer(backend, window, media, request, context, options, shared, key, result)
+        return _answer(backend, ask, options, shared, result)
     finally:
         if claimed:
-            shared.account.unclaim(key)
+            shared.account.unclaim(ask.key)
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One window's request, whole: what it sends, with what context, under which cache key."""
+
+    window: Window
+    media: WindowMedia
+    request: TranslateRequest
+    context: tuple[str, ...]
+    key: str
 
 
 def _claim(shared: _Shared, key: str) -> TranslationResult | None:
@@ -190,18 +175,17 @@ def _claim(shared: _Shared, key: str) -> TranslationResult | None:
     return result
 
 
-def _answer(backend: Backend, window: Window, media: WindowMedia, request: TranslateRequest,
-            context: tuple[str, ...], options: FetchOptions, shared: _Shared, key: str,
+def _answer(backend: Backend, ask: _Ask, options: FetchOptions, shared: _Shared,
             result: TranslationResult | None) -> tuple[Translation, bool]:
     """``result`` if the cache had it, else the service's answer, kept in the cache."""
     from_cache = result is not None
     if result is None:
-        tally = shared.tally.setdefault(window.index, _Tally())
+        tally = shared.tally.setdefault(ask.window.index, _Tally())
 
         def attempt() -> TranslationResult:
             tally.attempts += 1
             tally.started = tally.started or time.monotonic()
-            return backend.translate(media, request, window=window.index, context=context)
+            return backend.translate(ask.media, ask.request, window=ask.window.index, context=ask.context)
 
         try:
             result = _valid(with_retries(lambda: _limited(shared.limit, shared.stop, attempt), options.retry,
@@ -213,10 +197,10 @@ def _answer(backend: Backend, window: Window, media: WindowMedia, request: Trans
         finally:
             tally.ended = time.monotonic()
         if shared.cache:
-            shared.cache.put(key, result)
+            shared.cache.put(ask.key, result)
     if shared.history is not None and result.text:
         shared.history.append(result.text)
-    return Translation(window, result), from_cache
+    return Translation(ask.window, result), from_cache
 
 
 def _window_key(backend: Backend, request: TranslateRequest, media: WindowMedia, context: tuple[str, ...]) -> str:

@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from dubber.translate.retry import Stopped
 
@@ -135,3 +135,21 @@ class AdaptiveLimit:
             self._in_flight -= 1
             self.rule.answered(started, rate_limited, self._clock())
             self._cond.notify_all()
+
+
+class Limit(Protocol):
+    """How many requests may be in flight (``AdaptiveLimit``, or a whole cluster's)."""
+
+    stats: LimitStats
+
+    def acquire(self, stop: threading.Event) -> Any: ...
+    def release(self, token: Any, rate_limited: bool) -> None: ...
+
+
+class Account(Protocol):
+    """An account's requests shared with other processes (``dubber.engine``): one limit of requests in
+    flight for all of them, and claims, so that no two pay for the same window at once."""
+
+    def limit(self, ceiling: int) -> Limit: ...
+    def claim(self, key: str) -> bool: ...
+    def unclaim(self, key: str) -> None: ...

@@ -26,11 +26,16 @@ def _subtitles(catalog, out: Path, cache: str, *extra: str) -> list[str]:
     return ["subtitles", *map(str, catalog), "--to", "fr", "--out-dir", str(out), "--cache-dir", cache, *extra]
 
 
+def _single_process(inputs, folder: Path, run_dubber, env: dict[str, str]) -> None:
+    """The reference: the inputs one after another in one process, into ``folder / "alone"``."""
+    alone = run_dubber(*_subtitles(inputs, folder / "alone", str(folder / "cache-alone")), env=env)
+    assert alone.code == 0, alone.stderr
+
+
 def test_a_catalog_on_the_cluster_is_the_single_process_run_for_no_more_requests(
         catalog, cluster, quota_emulator, run_dubber, dubber_env, tmp_path):
     env = {**dubber_env, "DUBBER_BASE_URL": quota_emulator.base_url}
-    alone = run_dubber(*_subtitles(catalog, tmp_path / "alone", str(tmp_path / "cache-alone")), env=env)
-    assert alone.code == 0, alone.stderr
+    _single_process(catalog, tmp_path, run_dubber, env)
     sent_alone = quota_emulator.stats.accepted
     report = tmp_path / "report.json"
     spread = run_dubber(*_subtitles(catalog, tmp_path / "spread", str(tmp_path / "cache-spread"), "--engine", "ray",
@@ -61,8 +66,7 @@ def _task_workers() -> list[psutil.Process]:
 def test_a_worker_killed_mid_batch_costs_only_its_windows_in_flight(
         catalog, cluster, quota_emulator, run_dubber, dubber_env, tmp_path):
     env = {**dubber_env, "DUBBER_BASE_URL": quota_emulator.base_url}
-    alone = run_dubber(*_subtitles(catalog, tmp_path / "alone", str(tmp_path / "cache-alone")), env=env)
-    assert alone.code == 0, alone.stderr
+    _single_process(catalog, tmp_path, run_dubber, env)
     sent_alone = quota_emulator.stats.accepted
     jobs = 2  # each worker's threads: the most windows a worker has in flight
     args = _subtitles(catalog, tmp_path / "spread", str(tmp_path / "cache-spread"), "--engine", "ray",
@@ -117,8 +121,7 @@ def test_an_account_limit_above_the_quota_is_halved_for_the_whole_cluster(
         catalog, cluster, quota_emulator, run_dubber, dubber_env, tmp_path):
     env = {**dubber_env, "DUBBER_BASE_URL": quota_emulator.base_url}
     inputs = catalog[2:8]
-    alone = run_dubber(*_subtitles(inputs, tmp_path / "alone", str(tmp_path / "cache-alone")), env=env)
-    assert alone.code == 0, alone.stderr
+    _single_process(inputs, tmp_path, run_dubber, env)
     answered = quota_emulator.stats.answered
     # told 8, on an account that answers 4 at once: the 429s cut the one limit every worker draws from
     spread = run_dubber(*_subtitles(inputs, tmp_path / "spread", str(tmp_path / "cache-spread"), "--engine", "ray",
