@@ -8,6 +8,7 @@ beating, and once its lease runs out, the slots and claims it held go back to th
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -72,6 +73,7 @@ _hearts: dict[str, threading.Thread] = {}
 _hearts_lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=16)  # looked up once a process: a lookup is a round trip to the cluster's GCS
 def _actor(name: str) -> Any:
     import ray
 
@@ -79,11 +81,17 @@ def _actor(name: str) -> Any:
 
 
 def _beat_forever(name: str, every_s: float) -> None:
+    """Beat until the account's actor is gone (its batch is over: a worker process outlives its batches)."""
+    import ray
+    from ray.exceptions import GetTimeoutError
+
     actor = _actor(name)
     while True:
         try:
-            actor.beat.remote(_HOLDER)
-        except Exception:  # the run is over (its actor gone): nothing left to keep alive
+            ray.get(actor.beat.remote(_HOLDER), timeout=every_s)
+        except GetTimeoutError:  # a busy actor: the next beat will do
+            continue
+        except Exception:  # the batch is over, its actor gone: nothing left to keep alive
             return
         threading.Event().wait(every_s)
 
