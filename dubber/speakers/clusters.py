@@ -8,11 +8,12 @@ pyannote.audio 3.1's rules.
   remain. A long input's chunk speakers are clustered on an even sample of ``MOST_CLUSTERED``: only the
   clusters' centroids are needed after this, so time and memory stay bounded.
 - **Reconstruction.** Each chunk's local speakers are matched to *different* speakers (the Hungarian
-  assignment on centroid similarity: two voices heard at once in a chunk are two people). Each frame of the
-  file then gets, from every chunk that covers it, each speaker's votes (the chunks' hard activity, their
-  probabilities breaking ties) and the expected number of people talking (the chunks' probabilities,
-  averaged); the number of speakers at a frame is how many of ``COUNT_STEPS`` that expectation passes, and
-  the frame goes to that many of its most voted speakers.
+  assignment on centroid similarity: two voices heard at once in a chunk are two people); a local speaker
+  without an embedding (too little speech alone) gets, as in pyannote, a speaker the others did not take.
+  Each frame of the file then gets, from every chunk that covers it, each speaker's votes (the chunks' hard
+  activity, their probabilities breaking ties) and the expected number of people talking (the chunks'
+  probabilities, averaged); the number of speakers at a frame is how many of ``COUNT_STEPS`` that
+  expectation passes, and the frame goes to that many of its most voted speakers.
 """
 from __future__ import annotations
 
@@ -111,14 +112,19 @@ def reconstruct(starts_s: np.ndarray, marginal: np.ndarray, active: np.ndarray, 
         soft = marginal[c, keep].astype(np.float32)
         weight[where] += 1
         expected[where] += soft.sum(axis=1)
-        own = by_chunk.get(c, [])
-        if not own:
+        embedded = {s.speaker: s.embedding for s in by_chunk.get(c, [])}
+        talks = active[c, keep].any(axis=0)
+        heard = [k for k in range(active.shape[2]) if k in embedded or talks[k]]
+        if not heard or not embedded:
             continue
-        similarity = np.stack([centres @ s.embedding for s in own])
+        # a local speaker without an embedding is least like every speaker: it takes one left by the others
+        similarity = np.stack([centres @ embedded[k] if k in embedded else np.full(speakers, -2.0) for k in heard])
         matched = dict(zip(*linear_sum_assignment(-similarity)))
-        for row, s in enumerate(own):  # more local speakers than speakers: the likeliest, shared
+        for row, k in enumerate(heard):  # more local speakers than speakers: the likeliest, shared
+            if row not in matched and k not in embedded:  # no speaker left for one without an embedding
+                continue
             votes[where, matched.get(row, int(np.argmax(similarity[row])))] += \
-                active[c, keep, s.speaker] + 0.01 * soft[:, s.speaker]
+                active[c, keep, k] + 0.01 * soft[:, k]
     seen = weight > 0
     expected[seen] /= weight[seen]
     talking = sum((expected > step).astype(int) for step in COUNT_STEPS)

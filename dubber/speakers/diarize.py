@@ -4,8 +4,9 @@
 1. **Segmentation.** 10 s chunks every second go through segmentation-3.0, which tells up to three *local*
    speakers apart inside each chunk, two of them at once where they overlap.
 2. **Embeddings.** CAM++'s trunk runs once over the audio, 30 s at a time; each local speaker of each chunk
-   gets an embedding pooled from the trunk frames where they talk alone (where they only overlap, from
-   those). Only running sums are kept per chunk speaker, so memory stays flat however long the input.
+   who talks alone long enough gets an embedding pooled from the trunk frames where they do (none from
+   overlapped speech, a blend of two voices). Only running sums are kept per chunk speaker, so memory stays
+   flat however long the input.
 
 Both networks run on one-thread sessions in one pool of ``networks.WORKERS`` threads, in time order: each
 30 s block's trunk pass, then the segmentation batches of the chunks it needs (a block is pooled once they
@@ -33,8 +34,7 @@ STEP = networks.RATE  # a chunk every second (pyannote 3.1's step: each instant 
 BATCH = 4  # chunks per run of the segmentation network (at most: its memory is reused, so it stays bounded)
 AHEAD = 32  # tasks (trunk blocks, segmentation batches) given to the pool and not yet taken back: bounds memory
 BLOCK_FRAMES = 3000  # filterbank frames per pass of the trunk: 30 s
-LEAST_ALONE = 20  # segmentation frames (0.34 s) alone that make a chunk speaker's embedding; else overlapped ones
-LEAST_ANY = 6  # fewer frames than this: the chunk speaker is too short to embed
+LEAST_ALONE = 20  # segmentation frames (0.34 s) alone that make a chunk speaker's embedding; fewer: none
 
 
 def diarize(pcm: Samples, rate: int, options: SpeakerOptions) -> list[Turn]:
@@ -156,18 +156,18 @@ class _Pool:
 
 
 def _chunk_pools(c: int, start_s: float, active: np.ndarray, duration_s: float) -> dict[tuple[int, int], _Pool]:
-    """The trunk frames to pool for each local speaker of chunk ``c`` with enough speech (``active``: (589, 3)):
-    where they talk alone, or if too little, all where they talk."""
+    """The trunk frames to pool for each local speaker of chunk ``c`` (``active``: (589, 3)) who talks alone
+    long enough: those where they do. A speaker heard only briefly alone, or only in overlap, gets no embedding
+    (pooled over overlap it would sit between the voices and pull clusters together); reconstruction still
+    counts their speech, giving it the chunk's speaker that no embedded local speaker took."""
     pools = {}
     alone = active.sum(axis=1) == 1
     seconds = start_s + np.arange(active.shape[0]) * networks.FRAME_STEP_S + networks.FRAME_SPAN_S / 2
     heard = seconds < duration_s  # a chunk padded past the end hears nobody there
     for k in range(active.shape[1]):
         frames = np.flatnonzero(active[:, k] & alone & heard)
-        if len(frames) < LEAST_ALONE:
-            frames = np.flatnonzero(active[:, k] & heard)
-            if len(frames) < LEAST_ANY:
-                continue
+        if len(frames) < LEAST_ALONE:  # an embedding of overlapped speech is a blend of voices: none
+            continue
         trunk = np.unique(np.round((seconds[frames] - 0.0125) / networks.TRUNK_STEP_S).astype(np.int64))
         pools[(c, k)] = _Pool(trunk[trunk >= 0])
     return pools
