@@ -15,22 +15,23 @@ compared byte for byte with the local run's.
 The cluster's start-up overhead is estimated as the wall time of a 1-input run on ``--engine ray --workers
 1`` less that of the same input on ``--engine local`` (--no-overhead skips it).
 
-RESULTS (this machine: 2 cores, load average 2-4; defaults; a second run was within 1-4 s a cell):
+RESULTS (this machine: 2 cores, load 1.2 at the start; --workers 1,2,4,8, other options at their defaults):
 
     | engine | workers | jobs/worker | account limit | wall s | requests | windows/s | peak in flight | 429s |
-    | local  |       - |           2 |           (4) |   53.0 |       76 |      1.43 |              2 |    0 |
-    | ray    |       1 |           2 |             4 |   59.7 |       76 |      1.27 |              2 |    0 |
-    | ray    |       2 |           2 |             4 |   37.4 |       76 |      2.03 |              4 |    0 |
-    | ray    |       4 |           2 |             4 |   30.9 |       76 |      2.46 |              4 |    0 |
+    | local  |       - |           2 |           (4) |   50.6 |       76 |      1.50 |              2 |    0 |
+    | ray    |       1 |           2 |             4 |   55.5 |       76 |      1.37 |              2 |    0 |
+    | ray    |       2 |           2 |             4 |   31.3 |       76 |      2.43 |              4 |    0 |
+    | ray    |       4 |           2 |             4 |   27.6 |       76 |      2.75 |              4 |    0 |
+    | ray    |       8 |           2 |             4 |   30.6 |       76 |      2.48 |              4 |    0 |
 
-    cluster start-up (1 input): 10.3 s on ray --workers 1 against 3.2 s local: about 7 s
-    floor at the account limit: 76 requests x 1 s / 4 = 19 s, plus start-up
+    cluster start-up (1 input): 9.2 s on ray --workers 1 against 3.1 s local: about 6 s
+    floor at the account limit: 76 requests x 1 s / 4 = 19 s, plus start-up: 25 s
 
-Reading: 1 -> 2 workers doubles the requests in flight (peak 2 -> 4) and cuts the time by 37% (42% with
-the 7 s start-up set aside). 4 workers do not raise the peak (the actor holds the cluster to 4; no 429s)
-but still gain ~20%: with 2 threads a worker and 3-4 windows an input, 2 workers leave permits idle at each
-input's last round and between inputs, while 4 workers (8 threads for 4 permits) keep all 4 busy, close to
-the floor. Every run's files are the local run's, byte for byte.
+Reading: 1 -> 2 workers doubles the requests in flight (peak 2 -> 4) and cuts the time by 44%. From there
+the account limit, not the workers, bounds the run: 4 and 8 workers never have more than 4 requests in
+flight (no 429s: the actor holds the cluster to the quota) and take 27.6 and 30.6 s, within a few seconds of
+the 25 s floor (4 workers fill the permits 2 workers leave idle at each input's last, partial round; 8 add
+only their start-up on 2 cores). Every run's files are the local run's, byte for byte.
 """
 from __future__ import annotations
 
