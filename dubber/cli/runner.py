@@ -24,6 +24,7 @@ import click
 from dubber.cli.progress import logging_beside_bars, progress_for
 from dubber.errors import AuthError, DubberError, InputError, OptionError, UnfitToolError
 from dubber.engine import EngineOptions
+from dubber.engine.ledger import Books
 from dubber.events import NO_EVENTS, Events
 from dubber.jobs.outputs import guard_input, prepare_dir, write_text_atomic
 from dubber.jobs.runreport import Fanout, Recorder, RunFacts, RunOutcome, WarningLog, document, run_entry, to_json
@@ -123,12 +124,17 @@ def run_inputs(inputs: Sequence[Path], run_one: RunOne, facts: RunFacts, ui: Run
     batch = len(inputs) > 1
     entries: list[dict[str, Any]] = []
     if engine is not None and engine.distributed:
+        facts = replace(facts, engine={"kind": engine.kind, "address": engine.address, "workers": engine.workers,
+                                       "account_concurrency": ceiling})
         try:
-            entries = _run_on_cluster(inputs, functools.partial(attempt, run_one=run_one, batch=batch), ui, engine,
-                                     ceiling)
+            entries, books = _run_on_cluster(inputs, functools.partial(attempt, run_one=run_one, batch=batch), ui,
+                                             engine, ceiling)
         except _Interrupted as interrupted:
             _finish(interrupted.entries, facts, ui, started, clock, summary=False)
             raise KeyboardInterrupt from None
+        facts = replace(facts, engine={**facts.engine, "peak_in_flight": books.peak_in_flight,
+                                       "rate_limit_cuts": books.cuts, "lowest_limit": books.lowest_limit,
+                                       "workers_lost": books.expired_holders})
         return _finish(entries, facts, ui, started, clock, summary=batch)
     stop: str | None = None
     try:
@@ -151,8 +157,9 @@ def run_inputs(inputs: Sequence[Path], run_one: RunOne, facts: RunFacts, ui: Run
 
 
 def _run_on_cluster(inputs: Sequence[Path], tries: Callable[[Path], Attempt], ui: RunUI, engine: EngineOptions,
-                    ceiling: int) -> list[dict[str, Any]]:
-    """Every input as a task on the cluster; each told as it ends, the progress counting inputs done."""
+                    ceiling: int) -> tuple[list[dict[str, Any]], Books]:
+    """Every input as a task on the cluster; each told as it ends, the progress counting inputs done. Returns
+    the inputs' report entries, and the account's books."""
     from dubber.engine.cluster import Cluster  # the ray extra
 
     entries: dict[int, dict[str, Any]] = {}
@@ -178,7 +185,7 @@ def _run_on_cluster(inputs: Sequence[Path], tries: Callable[[Path], Attempt], ui
     if books.cuts:
         log.warning("the service rate-limited this run: the cluster's requests in flight were cut %d times, to %d "
                     "at the fewest (of %d)", books.cuts, books.lowest_limit, ceiling)
-    return [entries[i] for i in range(len(inputs))]
+    return [entries[i] for i in range(len(inputs))], books
 
 
 def _told(path: Path, tried: Any, ui: RunUI, stop: str | None) -> tuple[dict[str, Any], str | None]:

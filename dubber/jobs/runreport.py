@@ -162,6 +162,7 @@ class RunFacts:
     endpoint: str | None = None
     languages: tuple[str, ...] = ()
     jobs: int | None = None
+    engine: dict[str, Any] | None = None  # a cluster run's: where it ran, and what its account's books say
 
 
 def document(facts: RunFacts, runs: Sequence[dict[str, Any]], exit_code: int, started: datetime,
@@ -175,6 +176,7 @@ def document(facts: RunFacts, runs: Sequence[dict[str, Any]], exit_code: int, st
                     "endpoint": public_endpoint(facts.endpoint) if facts.endpoint else None},
         "languages": list(facts.languages), "jobs": facts.jobs,
         "tokens": {k: sum(r["tokens"][k] for r in runs) for k in ("prompt", "completion", "total")},
+        **({"engine": facts.engine} if facts.engine is not None else {}),
         "runs": list(runs),
     }
 

@@ -13,9 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import psutil
 
 from tests.engine.conftest import QUOTA
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text())
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -48,19 +51,28 @@ def test_a_catalog_on_the_cluster_is_the_single_process_run_for_no_more_requests
     assert 0 < stats.accepted - sent_alone <= sent_alone
     # 2 workers with 4 threads each could send 8 at once: the account's actor held them to the quota
     assert stats.rate_limited == 0 and 2 <= stats.peak_in_flight <= QUOTA
-    runs = json.loads(report.read_text())["runs"]
+    document = json.loads(report.read_text())
+    jsonschema.validate(document, SCHEMA)
+    runs = document["runs"]
     assert [r["status"] for r in runs] == ["ok"] * len(catalog)
     assert sum(r["requests"]["sent"] for r in runs) == stats.accepted - sent_alone
+    assert document["engine"]["account_concurrency"] == QUOTA
+    assert document["engine"]["peak_in_flight"] == stats.peak_in_flight  # the actor's count is the emulator's
     assert "dubber: 12 inputs: 12 succeeded, 0 did not" in spread.stderr
 
 
-def _task_workers() -> list[psutil.Process]:
-    """The worker processes running a dubber task now (Ray titles them after the task's function)."""
-    found = []
+def _talking_worker(port: int) -> psutil.Process | None:
+    """A worker process running a dubber task (Ray titles it after the task's function) with a connection
+    open to the emulator: one that has windows in flight, or had a moment ago."""
     for proc in psutil.process_iter(["cmdline"]):
         if any("ray::_in_folder" in part for part in proc.info["cmdline"] or ()):
-            found.append(proc)
-    return found
+            try:
+                if any(c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+                       for c in proc.net_connections(kind="tcp")):
+                    return proc
+            except psutil.Error:  # it ended meanwhile
+                continue
+    return None
 
 
 def test_a_worker_killed_mid_batch_costs_only_its_windows_in_flight(
@@ -69,16 +81,18 @@ def test_a_worker_killed_mid_batch_costs_only_its_windows_in_flight(
     _single_process(catalog, tmp_path, run_dubber, env)
     sent_alone = quota_emulator.stats.accepted
     jobs = 2  # each worker's threads: the most windows a worker has in flight
+    report = tmp_path / "report.json"
     args = _subtitles(catalog, tmp_path / "spread", str(tmp_path / "cache-spread"), "--engine", "ray",
-                      "--address", cluster, "--account-concurrency", str(QUOTA), "--jobs", str(jobs))
+                      "--address", cluster, "--account-concurrency", str(QUOTA), "--jobs", str(jobs),
+                      "--report", str(report))
     batch = subprocess.Popen([sys.executable, "-m", "dubber", *args], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    port = int(quota_emulator.base_url.split(":")[2].split("/")[0])
     try:
         deadline = time.monotonic() + 120
-        while not (quota_emulator.stats.accepted - sent_alone >= 6 and _task_workers()):
+        while (victim := _talking_worker(port)) is None or quota_emulator.stats.accepted - sent_alone < 6:
             assert time.monotonic() < deadline and batch.poll() is None, "the batch never got under way"
             time.sleep(0.05)
-        victim = _task_workers()[0]
         os.kill(victim.pid, signal.SIGKILL)
         out, err = batch.communicate(timeout=300)
     finally:
@@ -88,6 +102,9 @@ def test_a_worker_killed_mid_batch_costs_only_its_windows_in_flight(
     extra = (quota_emulator.stats.accepted - sent_alone) - sent_alone
     assert extra <= jobs, f"{extra} requests more than the single process made"
     assert quota_emulator.stats.peak_in_flight <= QUOTA
+    document = json.loads(report.read_text())
+    assert [r["status"] for r in document["runs"]] == ["ok"] * len(catalog)
+    assert document["engine"]["workers_lost"] <= 1
 
 
 def test_a_second_run_with_the_cache_on_s3_sends_nothing(catalog, cluster, aws_env, quota_emulator, run_dubber,
