@@ -16,7 +16,8 @@ from dubber.cli.options import (TRANSCRIBERS, TRANSLATORS, CommonOptions, Transl
 from dubber.cli.runner import NO_SPEECH, OK, RunOne, RunUI, Shown, check_distinct_outputs, run_inputs
 from dubber.cli.speakers import speakers_said
 from dubber.dub.timeline import FitOptions
-from dubber.engine.outputs import folder_or_url, publish
+from dubber.engine.outputs import publish
+from dubber.engine.store import folder_or_url
 from dubber.events import Events
 from dubber.jobs.common import JobBase
 from dubber.jobs.dub import MIXES, TIMINGS, DubJob, LanguageDub, run_dub
@@ -92,7 +93,7 @@ def subtitles(inputs: list[Path], common: CommonOptions, lang: TranslateOptions,
         return Shown(OK, report.outputs, details, summary=(line, *_speakers_line(report.speakers)))
 
     facts = _facts("subtitles", template, tuple(t.code for t in template.targets))
-    return run_inputs(inputs, _placed(run_one, out_dir), facts, ui, common.engine, common.account_limit)
+    return run_inputs(inputs, _placed(run_one, out_dir), facts, ui, common.engine)
 
 
 @click.command()
@@ -168,7 +169,7 @@ def dub(inputs: list[Path], common: CommonOptions, lang: TranslateOptions, ui: R
                      (*lines, *_speakers_line(result.languages[0].facts.speakers)))
 
     facts = _facts("dub", template, tuple(t.code for t in template.targets))
-    return run_inputs(inputs, _placed(run_one, out_dir), facts, ui, common.engine, common.account_limit)
+    return run_inputs(inputs, _placed(run_one, out_dir), facts, ui, common.engine)
 
 
 def _speakers_line(speakers: Sequence[Speaker]) -> tuple[str, ...]:
@@ -212,7 +213,7 @@ def transcribe(inputs: list[Path], common: CommonOptions, ui: RunUI, lang: str |
         return Shown(OK, report.outputs, details, summary=(*said, line, *_speakers_line(report.speakers)))
 
     facts = _facts("transcribe", template, (source.code,) if source else ())
-    return run_inputs(inputs, _placed(run_one, out_dir), facts, ui, common.engine, common.account_limit)
+    return run_inputs(inputs, _placed(run_one, out_dir), facts, ui, common.engine)
 
 
 @click.command()

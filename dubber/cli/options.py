@@ -24,7 +24,7 @@ from dubber.cli.runner import RunUI, expand_inputs
 from dubber.engine import ENGINES, EngineOptions
 from dubber.engine import require_extra as require_engine
 from dubber.engine.account import ClusterAccount
-from dubber.engine.store import local_path, url_protocol
+from dubber.engine.store import folder_or_url, open_store
 from dubber.errors import OptionError
 from dubber.jobs.common import BackendChoice
 from dubber.languages import Lang, parse_lang, parse_langs
@@ -70,10 +70,11 @@ def parse_size(text: str) -> int:
 
 def local_cache_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
     """``--cache-dir`` of the commands that read the folder itself (cache, plan, doctor): a URL is refused."""
-    if value is not None and url_protocol(value) not in (None, "file", "local"):
+    where = folder_or_url(value)
+    if isinstance(where, str):
         raise OptionError(f"--cache-dir {value}: this command reads a cache folder on this machine; "
                           "a store's entries are kept and expired by the store (its lifecycle rules)")
-    return Path(local_path(value) or value) if value is not None else None
+    return where
 
 
 def backend_choice(name: str, api_key: str | None = None, base_url: str | None = None, model: str | None = None,
@@ -236,7 +237,7 @@ class CommonOptions:
     @functools.cached_property
     def engine(self) -> EngineOptions:
         """Where the batch runs (one value a command line: its run names the account every job reports to)."""
-        engine = EngineOptions(self.engine_name, self.address, self.workers, self.account_concurrency)
+        engine = EngineOptions(self.engine_name, self.address, self.workers, self.account_limit)
         if engine.distributed:
             require_engine()
         return engine
@@ -250,14 +251,10 @@ class CommonOptions:
         """``--cache-dir``: a folder, or a store fsspec reaches (``file://`` URLs are folders)."""
         if self.no_cache:
             return None, None
-        if self.cache_dir is None:
-            return default_cache_dir(), None
-        if url_protocol(self.cache_dir) is None:
-            return Path(self.cache_dir), None
-        from dubber.engine.store import open_store  # fsspec: the ray extra
-
-        folder = local_path(self.cache_dir)
-        return (folder, None) if folder is not None else (None, open_store(self.cache_dir))
+        where = folder_or_url(self.cache_dir)
+        if isinstance(where, str):
+            return None, open_store(where)
+        return where or default_cache_dir(), None
 
     def spec(self) -> BackendSpec:
         return backend_spec(self.backend)

@@ -116,19 +116,19 @@ RunOne = Callable[[Path, Events], Shown]
 
 
 def run_inputs(inputs: Sequence[Path], run_one: RunOne, facts: RunFacts, ui: RunUI,
-               engine: EngineOptions | None = None, ceiling: int = 1) -> int:
+               engine: EngineOptions | None = None) -> int:
     """Run ``run_one`` on each input; returns the exit code (see the module). Ctrl-C stops the batch, and
     its report is still written (the inputs not reached are ``not_run``). With a distributed ``engine``,
-    each input is a task on its cluster, with at most ``ceiling`` requests in flight over all of them."""
+    each input is a task on its cluster, with at most its ``account_limit`` requests in flight over all."""
     started, clock = datetime.now(timezone.utc), time.monotonic()
     batch = len(inputs) > 1
     entries: list[dict[str, Any]] = []
     if engine is not None and engine.distributed:
         facts = replace(facts, engine={"kind": engine.kind, "address": engine.address, "workers": engine.workers,
-                                       "account_concurrency": ceiling})
+                                       "account_concurrency": engine.account_limit})
         try:
             entries, books = _run_on_cluster(inputs, functools.partial(attempt, run_one=run_one, batch=batch), ui,
-                                             engine, ceiling)
+                                             engine)
         except _Interrupted as interrupted:
             _finish(interrupted.entries, facts, ui, started, clock, summary=False)
             raise KeyboardInterrupt from None
@@ -156,8 +156,8 @@ def run_inputs(inputs: Sequence[Path], run_one: RunOne, facts: RunFacts, ui: Run
     return _finish(entries, facts, ui, started, clock, summary=batch)
 
 
-def _run_on_cluster(inputs: Sequence[Path], tries: Callable[[Path], Attempt], ui: RunUI, engine: EngineOptions,
-                    ceiling: int) -> tuple[list[dict[str, Any]], Books]:
+def _run_on_cluster(inputs: Sequence[Path], tries: Callable[[Path], Attempt], ui: RunUI,
+                    engine: EngineOptions) -> tuple[list[dict[str, Any]], Books]:
     """Every input as a task on the cluster; each told as it ends, the progress counting inputs done. Returns
     the inputs' report entries, and the account's books."""
     from dubber.engine.cluster import Cluster  # the ray extra
@@ -166,7 +166,7 @@ def _run_on_cluster(inputs: Sequence[Path], tries: Callable[[Path], Attempt], ui
     stop: str | None = None
     shows = progress_for(sys.stderr, ui.quiet, "")
     try:  # Ctrl-C, even while the cluster starts: every input not ended is reported as interrupted
-        with Cluster(engine, ceiling) as cluster, logging_beside_bars(sys.stderr):
+        with Cluster(engine) as cluster, logging_beside_bars(sys.stderr):
             shows.stage("inputs", total=len(inputs), unit="inputs")
             try:
                 for index, tried in cluster.map(tries, inputs):
@@ -181,10 +181,11 @@ def _run_on_cluster(inputs: Sequence[Path], tries: Callable[[Path], Attempt], ui
     except KeyboardInterrupt:
         raise _Interrupted(*(entries.get(i) or not_run(p, "not run: interrupted", INTERRUPTED)
                              for i, p in enumerate(inputs))) from None
-    log.info("cluster: at most %d requests were in flight at once (limit %d)", books.peak_in_flight, ceiling)
+    log.info("cluster: at most %d requests were in flight at once (limit %d)", books.peak_in_flight,
+             engine.account_limit)
     if books.cuts:
         log.warning("the service rate-limited this run: the cluster's requests in flight were cut %d times, to %d "
-                    "at the fewest (of %d)", books.cuts, books.lowest_limit, ceiling)
+                    "at the fewest (of %d)", books.cuts, books.lowest_limit, engine.account_limit)
     return [entries[i] for i in range(len(inputs))], books
 
 

@@ -31,7 +31,7 @@ class EngineOptions:
     kind: str = "local"
     address: str | None = None
     workers: int | None = None  # a local cluster's worker processes (default: one a CPU)
-    account_concurrency: int | None = None  # the most requests in flight over the whole cluster
+    account_limit: int = 1  # the most requests in flight over the whole cluster (--account-concurrency)
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # names this batch's account actor
 
     def __post_init__(self) -> None:

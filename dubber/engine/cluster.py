@@ -53,11 +53,12 @@ def _said(exc: BaseException) -> str:
 
 
 class Cluster:
-    """A cluster for one batch, with the batch's account actor (``ceiling``: the most requests in flight)."""
+    """A cluster for one batch, with the batch's account actor (``options.account_limit``: the most requests in
+    flight)."""
 
-    def __init__(self, options: EngineOptions, ceiling: int) -> None:
+    def __init__(self, options: EngineOptions) -> None:
         require_extra()
-        self.options, self.ceiling = options, ceiling
+        self.options = options
         self.pending: dict[Any, int] = {}
         self.actor: Any = None
 
@@ -76,9 +77,9 @@ class Cluster:
             raise EngineError(f"cannot start or join a Ray cluster {where}: {str(exc).splitlines()[0]}") from exc
         actor = ray.remote(AccountActor).options(name=self.options.account_name, namespace=NAMESPACE,
                                                  num_cpus=0, max_concurrency=1000)
-        self.actor = actor.remote(self.ceiling)
+        self.actor = actor.remote(self.options.account_limit)
         log.info("cluster: %s CPUs; at most %d requests in flight over it",
-                 ray.cluster_resources().get("CPU", 0), self.ceiling)
+                 ray.cluster_resources().get("CPU", 0), self.options.account_limit)
         return self
 
     def __exit__(self, *exc: object) -> None:

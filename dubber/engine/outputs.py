@@ -14,15 +14,8 @@ from pathlib import Path
 from typing import Sequence
 
 from dubber.engine import require_extra
-from dubber.engine.store import local_path, url_protocol
+from dubber.engine.store import url_protocol
 from dubber.errors import OutputError
-
-
-def folder_or_url(text: str | None) -> Path | str | None:
-    """``--out-dir`` as given: a folder (``file://`` URLs too), or a URL fsspec publishes to."""
-    if text is None or url_protocol(text) is None:
-        return Path(text) if text is not None else None
-    return local_path(text) or text.rstrip("/")
 
 
 def publish(files: Sequence[Path], url: str) -> tuple[str, ...]:

@@ -43,6 +43,17 @@ def local_path(url: str) -> Path | None:
     return None
 
 
+def folder_or_url(text: str | None) -> Path | str | None:
+    """``--cache-dir`` or ``--out-dir`` as given: a folder (``file://`` URLs too), or a URL fsspec reaches.
+
+    >>> [str(folder_or_url(t)) for t in ("media/subs", "file:///tmp/subs", "s3://bucket/subs/")]
+    ['media/subs', '/tmp/subs', 's3://bucket/subs']
+    """
+    if text is None or url_protocol(text) is None:
+        return Path(text) if text is not None else None
+    return local_path(text) or text.rstrip("/")
+
+
 class StoreCache:
     """``translate.fetch.Store`` on an fsspec filesystem; picklable (a worker opens its own connection)."""
 

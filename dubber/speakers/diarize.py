@@ -7,13 +7,13 @@
    who talks alone long enough gets an embedding pooled from the trunk frames where they do (none from
    overlapped speech, a blend of two voices). Only running sums are kept per chunk speaker, so memory stays
    flat however long the input.
+3. **Clustering and reconstruction** (``clusters``): chunk speakers are clustered into the file's speakers,
+   each chunk's local speakers matched to different ones, and every frame given its likeliest speakers, as
+   many as the chunks say talk there.
 
 Both networks run on one-thread sessions in one pool of ``networks.WORKERS`` threads, in time order: each
 30 s block's trunk pass, then the segmentation batches of the chunks it needs (a block is pooled once they
 are done), so the trunk runs beside segmentation instead of after it and no core waits.
-3. **Clustering and reconstruction** (``clusters``): chunk speakers are clustered into the file's speakers,
-   each chunk's local speakers matched to different ones, and every frame given its likeliest speakers, as
-   many as the chunks say talk there.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import itertools
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
@@ -82,14 +83,6 @@ def _analyse(pcm: Samples, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
               for first, count in blocks]
     needed[-1] = chunks
 
-    def tasks():
-        done = 0
-        for b, want in enumerate(needed):
-            yield ("trunk", b)
-            for first in range(done, want, BATCH):
-                yield ("segment", first, min(first + BATCH, want))
-            done = max(done, want)
-
     worker = threading.local()
     numbers = itertools.count()
 
@@ -129,20 +122,37 @@ def _analyse(pcm: Samples, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 
     pending: set[Future] = set()
     with ThreadPoolExecutor(networks.WORKERS, thread_name_prefix="speakers", initializer=number) as pool:
-        for task in tasks():
+        for task in _schedule(needed):
             pending.add(pool.submit(run, task))
             while len(pending) >= AHEAD:
                 pending = take(pending)
         while pending:
             pending = take(pending)
+    return marginal, active, _embeddings(pools)
+
+
+def _schedule(needed: list[int]) -> Iterator[tuple]:
+    """The pool's tasks in time order: each trunk block, then the segmentation batches of the chunks it needs
+    (``needed[b]``: the chunks block ``b`` waits for) not asked for yet."""
+    done = 0
+    for b, want in enumerate(needed):
+        yield ("trunk", b)
+        for first in range(done, want, BATCH):
+            yield ("segment", first, min(first + BATCH, want))
+        done = max(done, want)
+
+
+def _embeddings(pools: dict[tuple[int, int], "_Pool"]) -> list[Local]:
+    """Each pooled chunk speaker's embedding (mean and standard deviation of its trunk frames), in chunk
+    order, as clustering takes them."""
     found = []
-    for (c, k), sums in sorted(pools.items()):  # in chunk order, as clustering takes them
+    for (c, k), sums in sorted(pools.items()):
         if sums.count < 3:
             continue
         mean = sums.total / sums.count
         std = np.sqrt(np.maximum(sums.squares / sums.count - mean ** 2, 0) * sums.count / (sums.count - 1))
         found.append(Local(c, k, networks.embedding(mean.astype(np.float32), std.astype(np.float32))))
-    return marginal, active, found
+    return found
 
 
 @dataclass

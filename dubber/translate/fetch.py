@@ -81,7 +81,6 @@ class _Shared:
     stop: threading.Event
     history: list[str] | None
     limit: Limit
-    account: Account | None = None
     tally: dict[int, "_Tally"] = field(default_factory=dict)  # each window's own: written by its worker only
 
 
@@ -138,15 +137,16 @@ def _fetch_one(backend: Backend, plan: FetchPlan, window: Window, options: Fetch
     context = tuple(shared.history[-backend.context_windows:]) if shared.history else ()
     ask = _Ask(window, media, request, context, _window_key(backend, request, media, context))
     result = shared.cache.get(ask.key) if shared.cache else None
+    account = options.account if shared.cache else None  # claims keep others off a window the cache will hold
     claimed = False
-    if result is None and shared.cache and shared.account:
-        result = _claim(shared, ask.key)
+    if result is None and account is not None:
+        result = _claim(account, shared, ask.key)
         claimed = result is None
     try:
         return _answer(backend, ask, options, shared, result)
     finally:
         if claimed:
-            shared.account.unclaim(ask.key)
+            account.unclaim(ask.key)
 
 
 @dataclass(frozen=True)
@@ -160,10 +160,10 @@ class _Ask:
     key: str
 
 
-def _claim(shared: _Shared, key: str) -> TranslationResult | None:
+def _claim(account: Account, shared: _Shared, key: str) -> TranslationResult | None:
     """Claim ``key`` for this process before paying for it (None: claimed), or, while another process holds
     it, wait for its answer to reach the cache (a claim whose holder died expires, and is taken here)."""
-    while not shared.account.claim(key):
+    while not account.claim(key):
         if shared.stop.wait(CLAIM_POLL_S):
             raise Stopped("stopped while another worker was fetching this window")
         if (result := shared.cache.get(key)) is not None:
@@ -171,7 +171,7 @@ def _claim(shared: _Shared, key: str) -> TranslationResult | None:
     # claimed: but the holder before may have put its answer just before letting go
     result = shared.cache.get(key)
     if result is not None:
-        shared.account.unclaim(key)
+        account.unclaim(key)
     return result
 
 
@@ -261,9 +261,8 @@ class Fetcher:
         if self.cache:
             self.cache.tidy()
         self.workers = workers = 1 if in_order else max(1, options.jobs)
-        account = options.account
-        limit = account.limit(workers) if account is not None else AdaptiveLimit(workers)
-        self.shared = _Shared(self.cache, threading.Event(), [] if in_order else None, limit, account)
+        limit = options.account.limit(workers) if options.account is not None else AdaptiveLimit(workers)
+        self.shared = _Shared(self.cache, threading.Event(), [] if in_order else None, limit)
         if in_order and options.jobs > 1:
             log.info("each window carries the ones before it as context: windows are sent one at a time")
         # One worker runs its queue in submission order: with context, each window sees the ones before it.
