@@ -95,8 +95,7 @@ def _analyse(pcm: Samples, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
             width = (count - 1) * networks.FBANK_HOP + networks.FBANK_WIDTH
             samples = networks.read(pcm, first * networks.FBANK_HOP, width)
             return task, networks.trunk(networks.fbank(samples))  # (512, ceil(count / 2))
-        logp = networks.segment(np.stack([networks.read(pcm, int(s), networks.CHUNK) for s in starts[task[1]:task[2]]]),
-                                worker.number)
+        logp = networks.segment(pcm, starts[task[1]:task[2]], worker.number)
         return task, ((np.exp(logp) @ networks.POWERSET).astype(np.float16), networks.POWERSET[logp.argmax(-1)] > 0)
 
     segmented = np.zeros(chunks, bool)

@@ -1,7 +1,10 @@
 """The two networks diarization runs, on onnxruntime, from the weights shipped in ``weights/``:
 
 - pyannote's segmentation-3.0 (MIT, © CNRS): 10 s of audio → for each of 589 frames (16.875 ms apart), the
-  log-probability of each of 7 classes: nobody, one of three local speakers, or two of them at once;
+  log-probability of each of 7 classes: nobody, one of three local speakers, or two of them at once. It ships
+  cut after its first layer (SincNet's 80 band-pass filters over the chunk's normalised waveform, a fixed
+  linear map): the filters run once over the audio a batch of overlapping chunks covers, each chunk
+  normalises its slice, and the rest of the network runs on those (``segment``);
 - 3D-Speaker's CAM++ (``speech_campplus_sv_zh_en_16k-common_advanced``, Apache-2.0, © Alibaba): its frame-level
   trunk (80-dim Kaldi filterbanks → 512 channels every 20 ms) and, in numpy, its last layer, which turns the
   mean and deviation of trunk frames into a 192-dim speaker embedding. Pooling only the frames where one
@@ -14,6 +17,7 @@ from __future__ import annotations
 import functools
 import os
 from importlib import resources
+from typing import Sequence
 
 import numpy as np
 
@@ -23,6 +27,8 @@ RATE = 16_000
 CHUNK = 10 * RATE  # the segmentation network's input: 10 s
 FRAMES = 589  # its output frames per chunk
 FRAME_STEP_S, FRAME_SPAN_S = 270 / RATE, 991 / RATE  # where its frames sit: 16.875 ms apart, 61.9 ms wide
+SINC_WIDTH, SINC_STRIDE = 251, 10  # its first layer's filters: 251 taps, an output every 10 samples
+SINC_FRAMES = (CHUNK - SINC_WIDTH) // SINC_STRIDE + 1  # that layer's outputs per chunk
 # The 7 classes as local speakers active: nobody, 1, 2, 3, 1+2, 1+3, 2+3 (the "powerset" encoding)
 POWERSET = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], np.float32)
 FBANK_HOP, FBANK_WIDTH = 160, 400  # 10 ms frames, 25 ms wide
@@ -52,7 +58,16 @@ def _session(name: str, arena: bool, threads: int):
 
 @functools.lru_cache(maxsize=WORKERS)
 def _segmenter(worker: int):
-    return _session("segmentation-3.0.onnx", arena=True, threads=1)
+    """Worker ``worker``'s sessions of segmentation-3.0: its first layer's filters, and the rest."""
+    return (_session("segmentation-3.0-sinc.onnx", arena=True, threads=1),
+            _session("segmentation-3.0-after-sinc.onnx", arena=True, threads=1))
+
+
+@functools.lru_cache(maxsize=1)
+def _sinc_norm() -> tuple[float, float, float, np.ndarray]:
+    """The first layer's waveform normalisation (weight, bias, epsilon) and each filter's sum of taps."""
+    with np.load(str(resources.files("dubber.speakers") / "weights" / "segmentation-3.0-sinc.npz")) as d:
+        return float(d["weight"][0]), float(d["bias"][0]), float(d["epsilon"]), d["sums"].astype(np.float32)
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,11 +82,33 @@ def _dense() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 np.sqrt(d["nonlinear.batchnorm.running_var"] + 1e-5))
 
 
-def segment(chunks: np.ndarray, worker: int = 0) -> np.ndarray:
-    """Class log-probabilities, shape (n, 589, 7), of ``chunks`` (n, 160000) float32 in [-1, 1], on session
-    ``worker`` (0 to ``WORKERS - 1``; a session may also run two batches at once)."""
-    session = _segmenter(worker % WORKERS)
-    return session.run(None, {"wav": chunks[:, None, :].astype(np.float32)})[0]
+def segment(pcm: Samples, starts: Sequence[int], worker: int = 0) -> np.ndarray:
+    """Class log-probabilities, shape (n, 589, 7), of the 10 s chunks of ``pcm`` that begin at ``starts``
+    (samples, ascending; zero-padded past the end), on the sessions of ``worker`` (0 to ``WORKERS - 1``; they
+    may also run two batches at once).
+
+    The network normalises each chunk's waveform (x - mean) / deviation · w + b, then filters it: the filters
+    of the raw audio, f(x), run once over the span the chunks cover (chunks one second apart share 9 s in
+    10), and each chunk's slice becomes f(x) · w / deviation + (b - w · mean / deviation) · Σ taps, what the
+    network computes, to float rounding."""
+    sinc, rest = _segmenter(worker % WORKERS)
+    weight, bias, epsilon, sums = _sinc_norm()
+    bands = np.empty((len(starts), len(sums), SINC_FRAMES), np.float32)
+    phases: dict[int, list[int]] = {}  # chunks share the filters' outputs where they start on the same stride
+    for i, start in enumerate(starts):
+        phases.setdefault(int(start) % SINC_STRIDE, []).append(i)
+    for chunks in phases.values():
+        low = int(starts[chunks[0]])
+        span = read(pcm, low, int(starts[chunks[-1]]) + CHUNK - low)
+        filtered = sinc.run(None, {"samples": span[None, None]})[0][0]
+        for i in chunks:
+            offset = int(starts[i]) - low
+            chunk = span[offset:offset + CHUNK]
+            scale = weight / np.sqrt(chunk.var(dtype=np.float64) + epsilon)
+            first = offset // SINC_STRIDE
+            np.multiply(filtered[:, first:first + SINC_FRAMES], np.float32(scale), out=bands[i])
+            bands[i] += ((bias - scale * chunk.mean(dtype=np.float64)) * sums)[:, None].astype(np.float32)
+    return rest.run(None, {"onnx::Abs_121": bands})[0]
 
 
 def fbank(samples: np.ndarray) -> np.ndarray:
