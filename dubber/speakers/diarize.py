@@ -77,6 +77,7 @@ def _analyse(pcm: Samples, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     pools: dict[tuple[int, int], _Pool] = {}
     duration_s, starts_s = len(pcm) / networks.RATE, starts / networks.RATE
     total_frames = 1 + max(0, len(pcm) - networks.FBANK_WIDTH) // networks.FBANK_HOP
+    gain = networks.level_gain(pcm)
     blocks = _blocks(total_frames)
     # the chunks a block's trunk frames may belong to start before its end (and a second, to be safe)
     needed = [int(np.searchsorted(starts_s, (first + count) * networks.FBANK_HOP / networks.RATE + 1))
@@ -94,8 +95,8 @@ def _analyse(pcm: Samples, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
             first, count = blocks[task[1]]
             width = (count - 1) * networks.FBANK_HOP + networks.FBANK_WIDTH
             samples = networks.read(pcm, first * networks.FBANK_HOP, width)
-            return task, networks.trunk(networks.fbank(samples))  # (512, ceil(count / 2))
-        logp = networks.segment(pcm, starts[task[1]:task[2]], worker.number)
+            return task, networks.trunk(networks.fbank(samples * gain))  # (512, ceil(count / 2))
+        logp = networks.segment(pcm, starts[task[1]:task[2]], worker.number, gain)
         return task, ((np.exp(logp) @ networks.POWERSET).astype(np.float16), networks.POWERSET[logp.argmax(-1)] > 0)
 
     segmented = np.zeros(chunks, bool)

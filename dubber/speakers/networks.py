@@ -29,6 +29,7 @@ FRAMES = 589  # its output frames per chunk
 FRAME_STEP_S, FRAME_SPAN_S = 270 / RATE, 991 / RATE  # where its frames sit: 16.875 ms apart, 61.9 ms wide
 SINC_WIDTH, SINC_STRIDE = 251, 10  # its first layer's filters: 251 taps, an output every 10 samples
 SINC_FRAMES = (CHUNK - SINC_WIDTH) // SINC_STRIDE + 1  # that layer's outputs per chunk
+LOUD, MOST_GAIN = 1e-3, 100.0  # the level (mean square) loud seconds are raised to, and the most they are (``level_gain``)
 # The 7 classes as local speakers active: nobody, 1, 2, 3, 1+2, 1+3, 2+3 (the "powerset" encoding)
 POWERSET = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], np.float32)
 FBANK_HOP, FBANK_WIDTH = 160, 400  # 10 ms frames, 25 ms wide
@@ -82,10 +83,10 @@ def _dense() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 np.sqrt(d["nonlinear.batchnorm.running_var"] + 1e-5))
 
 
-def segment(pcm: Samples, starts: Sequence[int], worker: int = 0) -> np.ndarray:
+def segment(pcm: Samples, starts: Sequence[int], worker: int = 0, gain: float = 1.0) -> np.ndarray:
     """Class log-probabilities, shape (n, 589, 7), of the 10 s chunks of ``pcm`` that begin at ``starts``
     (samples, ascending; zero-padded past the end), on the sessions of ``worker`` (0 to ``WORKERS - 1``; they
-    may also run two batches at once).
+    may also run two batches at once), the audio raised by ``gain`` (see ``level_gain``).
 
     The network normalises each chunk's waveform (x - mean) / deviation · w + b, then filters it: the filters
     of the raw audio, f(x), run once over the span the chunks cover (chunks one second apart share 9 s in
@@ -104,11 +105,39 @@ def segment(pcm: Samples, starts: Sequence[int], worker: int = 0) -> np.ndarray:
         for i in chunks:
             offset = int(starts[i]) - low
             chunk = span[offset:offset + CHUNK]
-            scale = weight / np.sqrt(chunk.var(dtype=np.float64) + epsilon)
+            scale = weight * gain / np.sqrt(gain * gain * chunk.var(dtype=np.float64) + epsilon)
             first = offset // SINC_STRIDE
             np.multiply(filtered[:, first:first + SINC_FRAMES], np.float32(scale), out=bands[i])
             bands[i] += ((bias - scale * chunk.mean(dtype=np.float64)) * sums)[:, None].astype(np.float32)
     return rest.run(None, {"onnx::Abs_121": bands})[0]
+
+
+def level_gain(pcm: Samples) -> float:
+    """How much to raise ``pcm`` for the segmentation network to hear it as loud audio.
+
+    The network divides each chunk by its deviation, plus an epsilon of 1e-5 in the variance: at ordinary
+    meeting levels (variance about 1e-4, -40 dBFS) that epsilon is already a tenth of it, and quieter speech
+    is heard as less of it. Over the development meetings (mean DER at four alignments) a recording 10 dB
+    quieter went from 23.8% to 32.1%; with this gain 23.7% and 25.6%. The loud seconds of the file (the 95th
+    percentile of their mean square) are brought to ``LOUD``, where the epsilon is 1% of the variance, never
+    lowered and raised at most ``MOST_GAIN`` times (silence is not made noise). The trunk's filterbanks get
+    the same gain (their floor is level-dependent too).
+
+    >>> level_gain(np.zeros(16_000, np.int16)), level_gain(np.full(16_000, 8_000, np.int16))
+    (1.0, 1.0)
+    >>> round(level_gain(np.full(32_000, 33, np.int16)), 1)  # -60 dBFS: raised 30 dB
+    31.4
+    """
+    power = []
+    for first in range(0, len(pcm), 60 * RATE):  # a minute at a time: memory stays flat
+        block = np.asarray(pcm[first:first + 60 * RATE], dtype=np.float64) / 32768.0
+        seconds = len(block) // RATE
+        if seconds:
+            power.extend((block[:seconds * RATE].reshape(seconds, RATE) ** 2).mean(axis=1).tolist())
+        elif not power:
+            power.append(float((block ** 2).mean()) if len(block) else 0.0)
+    loud = float(np.percentile(power, 95)) if power else 0.0
+    return float(np.clip(np.sqrt(LOUD / loud), 1.0, MOST_GAIN)) if loud > 0 else 1.0
 
 
 def fbank(samples: np.ndarray) -> np.ndarray:
