@@ -12,6 +12,8 @@ Then ``dubber speakers`` is run as a user runs it, on each file (wall time of th
 memory is measured on a long input made by repeating the files.
 
     python benchmarks/speakers_bench.py --data ../shared/data/meetings
+    python benchmarks/speakers_bench.py --leads 0 0.3 0.5 0.7 --minutes            # where the chunks fall
+    python benchmarks/speakers_bench.py --leads 0 0.3 0.5 0.7 --minutes --gain-db -10   # a quieter recording
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -71,7 +75,40 @@ def pyannote_der(ref: list[Labelled], hyp: list[Labelled], collar_s: float) -> f
     return DiarizationErrorRate(collar=collar_s, skip_overlap=False)(r.support(), h.support())
 
 
-def score_files(data: Path, options: SpeakerOptions) -> None:
+def louder(pcm: PcmFile, gain_db: float) -> PcmFile | np.ndarray:
+    """``pcm`` raised (or lowered) by ``gain_db``, rounded and clipped to 16 bits as a recording would be."""
+    if not gain_db:
+        return pcm
+    scaled = np.asarray(pcm[0:len(pcm)], dtype=np.float64) * 10 ** (gain_db / 20)
+    return np.clip(np.round(scaled), -32768, 32767).astype(np.int16)
+
+
+def alignments(data: Path, leads: list[float], gain_db: float) -> None:
+    """DER (0.25 s collar) of each file with ``leads`` seconds of silence put before it (the hypothesis moved
+    back): how much of a file's figure is where its chunks happen to fall, and the mean over those."""
+    refs = references(data)
+    media = [p for p in sorted(data.iterdir()) if p.suffix in (".wav", ".flac") and p.stem.split("meeting-")[-1] in refs]
+    means = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in media:
+            name = path.stem.split("meeting-")[-1]
+            samples = louder(decode(path, Path(tmp)), gain_db)
+            pcm = np.asarray(samples[0:len(samples)], dtype=np.int16)
+            rates = []
+            for lead in leads:
+                pad = round(lead * ANALYSIS_RATE)
+                turns = diarize(np.concatenate([np.zeros(pad, np.int16), pcm]), ANALYSIS_RATE, SpeakerOptions())
+                back = pad * 1000 // ANALYSIS_RATE
+                hyp = [Labelled(max(0, t.start_ms - back), t.end_ms - back, t.speaker) for t in turns if t.end_ms > back]
+                rates.append(diarization_errors(refs[name], hyp, 250).rate)
+            means.append(statistics.mean(rates))
+            print(f"{name}: DER " + " ".join(f"{r:6.1%}" for r in rates) + f"  (mean {means[-1]:.1%})")
+    half = len(means) // 2
+    print(f"mean DER over leads {leads} s at {gain_db:+g} dB: {statistics.mean(means):.2%} (first half "
+          f"{statistics.mean(means[:half]):.2%}, second half {statistics.mean(means[half:]):.2%})")
+
+
+def score_files(data: Path, options: SpeakerOptions, gain_db: float = 0.0) -> None:
     refs = references(data)
     media = [p for p in sorted(data.iterdir()) if p.suffix in (".wav", ".flac") and p.stem.split("meeting-")[-1] in refs]
     rows = []
@@ -79,7 +116,7 @@ def score_files(data: Path, options: SpeakerOptions) -> None:
         diarize(decode(media[0], Path(tmp)), ANALYSIS_RATE, options)  # load the networks once, untimed
         for path in media:
             name = path.stem.split("meeting-")[-1]
-            pcm = decode(path, Path(tmp))
+            pcm = louder(decode(path, Path(tmp)), gain_db)
             clock, cpu = time.perf_counter(), time.process_time()
             turns = diarize(pcm, ANALYSIS_RATE, options)
             wall, used = time.perf_counter() - clock, time.process_time() - cpu
@@ -229,8 +266,14 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, nargs="*", default=[1, 10, 30])
     parser.add_argument("--pipelines", action="store_true",
                         help="also run subtitles, transcribe and dub on every file against the emulator")
+    parser.add_argument("--gain-db", type=float, default=0.0,
+                        help="score the files raised (or, negative, lowered) by this many dB: the same speech, quieter")
+    parser.add_argument("--leads", type=float, nargs="*", default=[],
+                        help="also score each file behind these seconds of silence (e.g. 0 0.3 0.5 0.7), and the mean")
     args = parser.parse_args()
-    score_files(args.data, SpeakerOptions())
+    if args.leads:
+        alignments(args.data, args.leads, args.gain_db)
+    score_files(args.data, SpeakerOptions(), args.gain_db)
     cli_times(args.data)
     if args.minutes:
         memory(args.data, args.minutes)

@@ -2,7 +2,9 @@
 3.1's pipeline, with CAM++ embeddings pooled from one pass of its trunk).
 
 1. **Segmentation.** 10 s chunks every second go through segmentation-3.0, which tells up to three *local*
-   speakers apart inside each chunk, two of them at once where they overlap.
+   speakers apart inside each chunk, two of them at once where they overlap. The file is first heard at a
+   loud level (``networks.level_gain``: the network's normalisation would otherwise lose quiet speech), and
+   the network's first layer runs once over each batch of chunks (``networks.segment``).
 2. **Embeddings.** CAM++'s trunk runs once over the audio, 30 s at a time; each local speaker of each chunk
    who talks alone long enough gets an embedding pooled from the trunk frames where they do (none from
    overlapped speech, a blend of two voices). Only running sums are kept per chunk speaker, so memory stays
