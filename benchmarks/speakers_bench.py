@@ -55,6 +55,13 @@ def references(data: Path) -> dict[str, list[Labelled]]:
     return found
 
 
+def meetings(data: Path, refs: dict[str, list[Labelled]]) -> list[tuple[str, Path]]:
+    """The recordings of ``data`` that have reference turns, with the name the RTTM gives them (a copy
+    named ``meeting-<name>`` too), in name order."""
+    media = [(p.stem.split("meeting-")[-1], p) for p in sorted(data.iterdir()) if p.suffix in (".wav", ".flac")]
+    return [(name, path) for name, path in media if name in refs]
+
+
 def decode(path: Path, folder: Path) -> PcmFile:
     raw = folder / f"{path.stem}.pcm"
     extract_pcm(probe(path), raw)
@@ -87,11 +94,9 @@ def alignments(data: Path, leads: list[float], gain_db: float) -> None:
     """DER (0.25 s collar) of each file with ``leads`` seconds of silence put before it (the hypothesis moved
     back): how much of a file's figure is where its chunks happen to fall, and the mean over those."""
     refs = references(data)
-    media = [p for p in sorted(data.iterdir()) if p.suffix in (".wav", ".flac") and p.stem.split("meeting-")[-1] in refs]
     means = []
     with tempfile.TemporaryDirectory() as tmp:
-        for path in media:
-            name = path.stem.split("meeting-")[-1]
+        for name, path in meetings(data, refs):
             samples = louder(decode(path, Path(tmp)), gain_db)
             pcm = np.asarray(samples[0:len(samples)], dtype=np.int16)
             rates = []
@@ -110,12 +115,11 @@ def alignments(data: Path, leads: list[float], gain_db: float) -> None:
 
 def score_files(data: Path, options: SpeakerOptions, gain_db: float = 0.0) -> None:
     refs = references(data)
-    media = [p for p in sorted(data.iterdir()) if p.suffix in (".wav", ".flac") and p.stem.split("meeting-")[-1] in refs]
+    media = meetings(data, refs)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        diarize(decode(media[0], Path(tmp)), ANALYSIS_RATE, options)  # load the networks once, untimed
-        for path in media:
-            name = path.stem.split("meeting-")[-1]
+        diarize(decode(media[0][1], Path(tmp)), ANALYSIS_RATE, options)  # load the networks once, untimed
+        for name, path in media:
             pcm = louder(decode(path, Path(tmp)), gain_db)
             clock, cpu = time.perf_counter(), time.process_time()
             turns = diarize(pcm, ANALYSIS_RATE, options)

@@ -196,8 +196,7 @@ def _told(path: Path, tried: Any, ui: RunUI, stop: str | None) -> tuple[dict[str
     if isinstance(tried, Cancelled):
         return not_run(path, stop or "not run: cancelled"), None
     if isinstance(tried, DubberError):  # the cluster lost the task
-        click.echo(f"dubber: error: {path}: {tried}", err=True)
-        return run_entry(RunOutcome(path, "failed", FAILED, 0.0, str(tried)), None), None
+        tried = Attempt(run_entry(RunOutcome(path, "failed", FAILED, 0.0, str(tried)), None), error=f"{path}: {tried}")
     tell(tried, ui)
     return tried.entry, tried.refused
 

@@ -76,8 +76,10 @@ class StoreCache:
             self._fs, self._root = fsspec.core.url_to_fs(self.url)
         return self._fs, self._root
 
-    def _path(self, key: str) -> str:
-        return f"{self._open()[1]}/{key[:2]}/{key}.json"
+    def _locate(self, key: str) -> tuple[Any, str]:
+        """The store, and where entry ``key`` lives in it."""
+        fs, root = self._open()
+        return fs, f"{root}/{key[:2]}/{key}.json"
 
     def _warn_once(self, what: str, exc: Exception) -> None:
         if what not in self._warned:
@@ -86,8 +88,7 @@ class StoreCache:
                         str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
     def get(self, key: str) -> TranslationResult | None:
-        fs, _ = self._open()
-        path = self._path(key)
+        fs, path = self._locate(key)
         try:
             raw = fs.cat_file(path)
         except FileNotFoundError:
@@ -106,8 +107,7 @@ class StoreCache:
             return None
 
     def put(self, key: str, result: TranslationResult) -> None:
-        fs, _ = self._open()
-        path = self._path(key)
+        fs, path = self._locate(key)
         try:
             fs.pipe_file(path, entry_bytes(result))
         except Exception as exc:  # a cache that cannot be written costs money later, not this run

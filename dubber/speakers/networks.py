@@ -128,15 +128,12 @@ def level_gain(pcm: Samples) -> float:
     >>> round(level_gain(np.full(32_000, 33, np.int16)), 1)  # -60 dBFS: raised 30 dB
     31.4
     """
-    power = []
-    for first in range(0, len(pcm), 60 * RATE):  # a minute at a time: memory stays flat
-        block = np.asarray(pcm[first:first + 60 * RATE], dtype=np.float64) / 32768.0
-        seconds = len(block) // RATE
-        if seconds:
-            power.extend((block[:seconds * RATE].reshape(seconds, RATE) ** 2).mean(axis=1).tolist())
-        elif not power:
-            power.append(float((block ** 2).mean()) if len(block) else 0.0)
-    loud = float(np.percentile(power, 95)) if power else 0.0
+    if not len(pcm):
+        return 1.0
+    # each whole second's mean square, a second at a time (memory stays flat); under a second, all of it
+    power = [np.mean((np.asarray(pcm[first:first + RATE], dtype=np.float64) / 32768.0) ** 2)
+             for first in range(0, max(len(pcm) - RATE, 0) + 1, RATE)]
+    loud = float(np.percentile(power, 95))
     return float(np.clip(np.sqrt(LOUD / loud), 1.0, MOST_GAIN)) if loud > 0 else 1.0
 
 
